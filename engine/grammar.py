@@ -1,0 +1,406 @@
+"""Syntax masks: at every step, the tokens that keep the program syntactically completable in budget.
+
+The policy writes programs in a Python subset described by an LL(1) grammar (statements: assignment,
+augmented assignment, print, calls of own functions, return, break; blocks: if/elif/else, for, while,
+def; expressions with the usual precedence, ternaries, lists, comprehensions, subscripts and a few
+builtins). A parser state is the grammar stack plus a little scope information:
+
+- names are readable only after they were bound (`x = ...`, `for x in`, parameters), and a function's
+  parameters are forgotten when its body ends;
+- augmented assignment (`x += 1`) only to bound names; `return` only inside functions; `break` only
+  inside loops; blocks nest at most `max_depth` deep; a program ends only after it printed something.
+
+States are interned to integers. For each state we keep one row of "cost" per token: 1 + the fewest
+tokens needed to finish the program after taking that token (a large number when the token is not
+allowed). At a step with `remaining` tokens left, the mask is `cost <= remaining`; so sampling never
+writes itself into a corner and every finished sample parses. Rows are stored once and reused by
+every sample and batch that reaches the same state, so a batch step is one fancy-index plus a dict
+lookup per sample. The same stored masks are re-applied when the trainer computes log-probabilities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.tokenizer import BUILTINS, DIGITS, FUNCTIONS, VARIABLES, Tokenizer
+
+BLOCKED = 30000  # cost of a token that is not allowed (int16 friendly)
+PRINT_COST = 5  # fewest tokens of a print statement: print ( 1 ) NEWLINE
+
+# Builtins usable inside expressions (print is a statement of its own).
+EXPR_BUILTINS = tuple(b for b in BUILTINS if b in ("range", "sum", "len", "str", "int", "abs", "min", "max"))
+
+
+@dataclass(frozen=True)
+class _StateKey:
+    stack: tuple[int, ...]
+    defined: int  # bitmask over token ids of bound names
+    pending: int  # names bound by the current statement, visible after its ':' or NEWLINE
+    last_target: int  # token id of the latest assignment target, -1 if none
+    saved: int  # `defined` before the current def (restored when its body ends), -1 outside
+    printed: bool
+
+
+class Grammar:
+    """Incremental, table-driven syntax masks over a tokenizer's vocabulary."""
+
+    def __init__(self, tok: Tokenizer, max_depth: int = 2, max_names: int = 4, max_functions: int = 1):
+        self.tok = tok
+        self.max_depth = max_depth
+        V = len(tok)
+        self.vocab_size = V
+        idx = tok.index
+
+        def ids(names) -> frozenset[int]:
+            return frozenset(idx[n] for n in names if n in idx)
+
+        task_literals = [t for t in tok.task_tokens]
+        numbers = [t for t in task_literals if not t.startswith(("'", '"'))]
+        strings = [t for t in task_literals if t.startswith(("'", '"'))]
+        self.var_ids = ids(VARIABLES[:max_names])
+        self.func_ids = ids(FUNCTIONS[:max_functions])
+        self.func_bits = sum(1 << i for i in self.func_ids)
+        classes: dict[str, frozenset[int]] = {
+            "NUMBER": ids(list(DIGITS) + numbers),
+            "STRING": ids(strings),
+            "TARGET": self.var_ids,
+            "VARLOAD": self.var_ids,
+            "PARAM": self.var_ids,
+            "FUNCNAME": self.func_ids,
+            "FUNCLOAD": self.func_ids,
+            "BUILTIN": ids(EXPR_BUILTINS),
+            "AUGOP": ids(["+=", "-=", "*="]),
+            "ADDOP": ids(["+", "-"]),
+            "MULOP": ids(["*", "/", "//", "%"]),
+            "COMPOP": ids(["<", ">", "<=", ">=", "==", "!=", "in"]),
+            "BOOL": ids(["True", "False"]),
+            "EOS": frozenset([tok.eos]),
+            "NEWLINE": frozenset([tok.newline]),
+            "INDENT": frozenset([tok.indent]),
+            "DEDENT": frozenset([tok.dedent]),
+        }
+        for lit in ("print", "(", ")", "[", "]", ",", ":", "=", "-", "if", "elif", "else", "for",
+                    "in", "while", "def", "return", "break", "and", "or", "not"):  # fmt: skip
+            classes[repr(lit)] = ids([lit])
+        self._build_rules(classes)
+        self._compile(classes)
+        self._init_tables()
+
+    # -- grammar ----------------------------------------------------------------------------------
+
+    def _build_rules(self, classes: dict[str, frozenset[int]]) -> None:
+        R: dict[str, list[list[str]]] = {}
+
+        def rule(name: str, *alts: list[str]) -> None:
+            R[name] = [list(a) for a in alts]
+
+        q = repr  # terminal spelled as its quoted literal, e.g. "'('"
+        D = self.max_depth
+        rule("program", ["block|0|0|0", "EOS"])
+        for func in (0, 1):
+            for loop in (0, 1):
+                for d in range(D + 1):
+                    c = f"{func}|{loop}|{d}"
+                    inner = f"{func}|{loop}|{d + 1}"
+                    rule(f"block|{c}", [f"stmt|{c}", f"rest|{c}"])
+                    rule(f"rest|{c}", [f"stmt|{c}", f"rest|{c}"], [])
+                    alts = [[f"simple|{func}|{loop}", "NEWLINE"]]
+                    if d < D:
+                        alts.append([q("if"), "expr", q(":"), f"suite|{inner}", f"else|{c}"])
+                        rule(
+                            f"else|{c}",
+                            [q("else"), q(":"), f"suite|{inner}"],
+                            [q("elif"), "expr", q(":"), f"suite|{inner}", f"else|{c}"],
+                            [],
+                        )
+                        loop_inner = f"{func}|1|{d + 1}"
+                        alts.append([q("for"), "TARGET", q("in"), "expr", q(":"), f"suite|{loop_inner}"])
+                        alts.append([q("while"), "expr", q(":"), f"suite|{loop_inner}"])
+                        if func == 0 and loop == 0 and d == 0:
+                            alts.append([q("def"), "FUNCNAME", q("("), "params", q(")"), q(":"), "suite|1|0|1"])
+                    rule(f"stmt|{c}", *alts)
+                    if d >= 1:
+                        rule(f"suite|{c}", ["NEWLINE", "INDENT", f"block|{c}", "DEDENT"])
+                simple = [
+                    [q("print"), q("("), "args", q(")")],
+                    ["TARGET", "assign"],
+                    ["FUNCLOAD", q("("), "args_opt", q(")")],
+                ]
+                if func:
+                    simple.append([q("return"), "expr"])
+                if loop:
+                    simple.append([q("break")])
+                rule(f"simple|{func}|{loop}", *simple)
+        rule("assign", [q("="), "expr"], ["AUGOP", "expr"])
+        rule("params", ["PARAM", "params_rest"], [])
+        rule("params_rest", [q(","), "PARAM", "params_rest"], [])
+        rule("args", ["expr", "args_rest"])
+        rule("args_rest", [q(","), "expr", "args_rest"], [])
+        rule("args_opt", ["args"], [])
+        rule("expr", ["or", "ternary"])
+        rule("ternary", [q("if"), "or", q("else"), "expr"], [])
+        rule("or", ["and", "or_rest"])
+        rule("or_rest", [q("or"), "and", "or_rest"], [])
+        rule("and", ["not", "and_rest"])
+        rule("and_rest", [q("and"), "not", "and_rest"], [])
+        rule("not", [q("not"), "not"], ["comparison"])
+        rule("comparison", ["arith", "comp_rest"])
+        rule("comp_rest", ["COMPOP", "arith", "comp_rest"], [])
+        rule("arith", ["term", "arith_rest"])
+        rule("arith_rest", ["ADDOP", "term", "arith_rest"], [])
+        rule("term", ["factor", "term_rest"])
+        rule("term_rest", ["MULOP", "factor", "term_rest"], [])
+        rule("factor", [q("-"), "factor"], ["atom"])
+        rule(
+            "atom",
+            ["VARLOAD", "subscript"],
+            ["NUMBER"],
+            ["STRING"],
+            ["BOOL"],
+            [q("("), "expr", q(")")],
+            [q("["), "list_body", q("]")],
+            ["BUILTIN", q("("), "args", q(")")],
+            ["FUNCLOAD", q("("), "args_opt", q(")")],
+        )
+        rule("subscript", [q("["), "expr", q("]")], [])
+        rule("list_body", ["expr", "list_rest"], [])
+        rule("list_rest", [q(","), "expr", "list_more"], [q("for"), "TARGET", q("in"), "or"], [])
+        rule("list_more", [q(","), "expr", "list_more"], [])
+        # drop alternatives that use an empty terminal class (e.g. a task without strings)
+        for name, alts in R.items():
+            R[name] = [a for a in alts if all(s in R or classes.get(s) for s in a)]
+        self.rules = R
+
+    def _compile(self, classes: dict[str, frozenset[int]]) -> None:
+        terminals = sorted({s for alts in self.rules.values() for a in alts for s in a if s not in self.rules})
+        self.term_names = terminals
+        self.term_ids = [np.array(sorted(classes[t]), dtype=np.int64) for t in terminals]
+        nts = sorted(self.rules)
+        self.sym: dict[str, int] = {t: i for i, t in enumerate(terminals)}
+        self.sym.update({n: len(terminals) + i for i, n in enumerate(nts)})
+        self.n_term = len(terminals)
+        self.names = terminals + nts
+        self.prods: dict[int, list[tuple[int, ...]]] = {
+            self.sym[n]: [tuple(self.sym[s] for s in a) for a in alts] for n, alts in self.rules.items()
+        }
+        # nullable, FIRST, minimal length: fixed points
+        n_sym = len(self.names)
+        nullable = [False] * n_sym
+        first: list[set[int]] = [{i} if i < self.n_term else set() for i in range(n_sym)]
+        minlen = [1 if i < self.n_term else 10**6 for i in range(n_sym)]
+        changed = True
+        while changed:
+            changed = False
+            for nt, alts in self.prods.items():
+                for alt in alts:
+                    length = sum(minlen[s] for s in alt)
+                    if length < minlen[nt]:
+                        minlen[nt], changed = length, True
+                    if all(nullable[s] for s in alt) and not nullable[nt]:
+                        nullable[nt], changed = True, True
+                    for s in alt:
+                        if not first[s] <= first[nt]:
+                            first[nt] |= first[s]
+                            changed = True
+                        if not nullable[s]:
+                            break
+        self.nullable, self.first, self.minlen = nullable, first, minlen
+        # the first terminals of each alternative, to pick the production for a terminal
+        self.alt_first: dict[int, list[set[int]]] = {}
+        for nt, alts in self.prods.items():
+            firsts = []
+            for alt in alts:
+                f: set[int] = set()
+                for s in alt:
+                    f |= first[s]
+                    if not nullable[s]:
+                        break
+                firsts.append(f)
+            self.alt_first[nt] = firsts
+        self.t = {name: self.sym[name] for name in terminals}
+
+    # -- stack operations (memoised) --------------------------------------------------------------
+
+    def _init_tables(self) -> None:
+        self._valid_cache: dict[tuple[int, ...], tuple[int, ...]] = {}
+        self._advance_cache: dict[tuple[tuple[int, ...], int], tuple[int, ...]] = {}
+        self._keys: list[_StateKey] = []
+        self._key_index: dict[_StateKey, int] = {}
+        self._trans: list[dict[int, int]] = []
+        self._rows = np.full((1024, self.vocab_size), BLOCKED, dtype=np.int16)
+        self._tokclass: list[dict[int, int]] = []
+        start = (self.sym["EOS"], self.sym["program"])
+        # the program symbol expands to block EOS; keep EOS terminal at the bottom
+        start = (self.sym["program"],)
+        self.start = self._intern(_StateKey(start, 0, 0, -1, -1, False))
+        # DONE: after EOS only padding, at no cost
+        self.done = len(self._keys)
+        self._keys.append(_StateKey((), 0, 0, -1, -1, True))
+        self._trans.append({})
+        self._tokclass.append({})
+        self._ensure_rows(self.done + 1)
+        self._rows[self.done, :] = BLOCKED
+        self._rows[self.done, self.tok.pad] = 0
+
+    def _valid(self, stack: tuple[int, ...]) -> tuple[int, ...]:
+        got = self._valid_cache.get(stack)
+        if got is None:
+            out: set[int] = set()
+            for s in reversed(stack):
+                out |= self.first[s]
+                if not self.nullable[s]:
+                    break
+            got = tuple(sorted(out))
+            self._valid_cache[stack] = got
+        return got
+
+    def _advance(self, stack: tuple[int, ...], term: int) -> tuple[int, ...]:
+        key = (stack, term)
+        got = self._advance_cache.get(key)
+        if got is not None:
+            return got
+        st = list(stack)
+        while st:
+            top = st.pop()
+            if top < self.n_term:
+                if top != term:
+                    raise ValueError(f"grammar: expected {self.names[top]}, got {self.names[term]}")
+                break
+            for alt, f in zip(self.prods[top], self.alt_first[top], strict=True):
+                if term in f:
+                    st.extend(reversed(alt))
+                    break
+            else:
+                if not self.nullable[top]:
+                    raise ValueError(f"grammar: {self.names[term]} cannot follow {self.names[top]}")
+        got = tuple(st)
+        self._advance_cache[key] = got
+        return got
+
+    def _stack_minlen(self, stack: tuple[int, ...]) -> int:
+        return sum(self.minlen[s] for s in stack)
+
+    def _depth(self, stack: tuple[int, ...]) -> int:
+        return stack.count(self.t["DEDENT"])
+
+    # -- states -----------------------------------------------------------------------------------
+
+    def _ensure_rows(self, n: int) -> None:
+        if n > self._rows.shape[0]:
+            grown = np.full((max(n, 2 * self._rows.shape[0]), self.vocab_size), BLOCKED, dtype=np.int16)
+            grown[: self._rows.shape[0]] = self._rows
+            self._rows = grown
+
+    def _intern(self, key: _StateKey) -> int:
+        sid = self._key_index.get(key)
+        if sid is not None:
+            return sid
+        sid = len(self._keys)
+        self._keys.append(key)
+        self._key_index[key] = sid
+        self._trans.append({})
+        self._ensure_rows(sid + 1)
+        row, tokclass = self._make_row(key)
+        self._rows[sid] = row
+        self._tokclass.append(tokclass)
+        return sid
+
+    def _make_row(self, key: _StateKey) -> tuple[np.ndarray, dict[int, int]]:
+        row = np.full(self.vocab_size, BLOCKED, dtype=np.int32)
+        tokclass: dict[int, int] = {}
+        t = self.t
+        for term in self._valid(key.stack):
+            name = self.names[term]
+            new_stack = self._advance(key.stack, term)
+            cost = 1 + self._stack_minlen(new_stack)
+            for tok_id in self.term_ids[term].tolist():
+                if tok_id in tokclass:
+                    continue  # LL(1) preference: the first class keeps the token
+                if name in ("VARLOAD", "FUNCLOAD") and not (key.defined >> tok_id) & 1:
+                    continue
+                if name == "AUGOP" and not (key.last_target >= 0 and (key.defined >> key.last_target) & 1):
+                    continue
+                if name == "EOS" and not key.printed:
+                    continue
+                tokclass[tok_id] = term
+                row[tok_id] = cost
+        if not key.printed:
+            printing = self.tok.index["print"]
+            extra = np.full(self.vocab_size, PRINT_COST, dtype=np.int32)
+            extra[printing] = 0
+            row = np.where(row < BLOCKED, row + extra, row)
+        del t
+        return np.minimum(row, BLOCKED).astype(np.int16), tokclass
+
+    def next_state(self, sid: int, tok_id: int) -> int:
+        """The state after writing `tok_id` in state `sid` (which must allow it)."""
+        got = self._trans[sid].get(tok_id)
+        if got is not None:
+            return got
+        if sid == self.done:
+            return self.done
+        key = self._keys[sid]
+        term = self._tokclass[sid].get(tok_id)
+        if term is None:
+            raise ValueError(f"token {self.tok.tokens[tok_id]!r} not allowed here")
+        name = self.names[term]
+        if name == "EOS":
+            nxt = self.done
+        else:
+            stack = self._advance(key.stack, term)
+            defined, pending, last, saved, printed = key.defined, key.pending, key.last_target, key.saved, key.printed
+            bit = 1 << tok_id
+            if name == "TARGET":
+                pending |= bit
+                last = tok_id
+            elif name == "PARAM":
+                pending |= bit
+            elif name == "FUNCNAME":
+                pending |= bit
+                saved = defined
+            elif name == "'print'":
+                printed = True
+            elif name in ("':'", "NEWLINE"):
+                defined |= pending
+                pending, last = 0, -1
+            elif name == "DEDENT" and saved >= 0 and self._depth(stack) == 0:
+                defined = saved | (defined & self.func_bits)
+                saved = -1
+            nxt = self._intern(_StateKey(stack, defined, pending, last, saved, printed))
+        self._trans[sid][tok_id] = nxt
+        return nxt
+
+    def costs(self, sids: np.ndarray) -> np.ndarray:
+        """(B, V) int16 cost rows of states `sids`."""
+        return self._rows[sids]
+
+    def mask(self, sids: np.ndarray, remaining: np.ndarray) -> np.ndarray:
+        """(B, V) bool: tokens allowed in each state with `remaining` tokens of budget (EOS included)."""
+        return self._rows[sids] <= remaining[:, None]
+
+    def allowed(self, sid: int, remaining: int) -> list[int]:
+        return np.nonzero(self._rows[sid] <= remaining)[0].tolist()
+
+    @property
+    def n_states(self) -> int:
+        return len(self._keys)
+
+    def generative_ids(self) -> list[int]:
+        """Token ids the grammar can ever produce (for token analytics)."""
+        out: set[int] = {self.tok.eos}
+        for term in range(self.n_term):
+            out.update(self.term_ids[term].tolist())
+        return sorted(out)
+
+    def trace(self, ids: list[int], budget: int) -> tuple[list[int], bool]:
+        """Replay `ids` (ending with EOS or not); return the state ids visited and whether all were allowed."""
+        sid, states, remaining = self.start, [], budget
+        for tid in ids:
+            states.append(sid)
+            if self._rows[sid, tid] > remaining:
+                return states, False
+            sid = self.next_state(sid, tid)
+            remaining -= 1
+        return states, True
