@@ -1,0 +1,408 @@
+"""The AltLAS Textual app: watch the learner and steer it from the keyboard.
+
+The engine runs in one thread worker (`AltlasApp.run_engine`); screens poll its latest immutable
+snapshot on timers while they are shown; rare engine events and log records arrive as messages.
+Entry point: `run_app(...)`, which returns the exit code and the run summary.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from altlas_tui.bridge import EngineBridge, EngineFactory, PostingLogHandler, default_engine_factory
+from altlas_tui.messages import EngineEvent, LogLine
+from altlas_tui.screens.base import SnapshotScreen
+from altlas_tui.screens.confirm import ConfirmScreen
+from altlas_tui.screens.dashboard import DashboardScreen
+from altlas_tui.screens.error import ErrorScreen
+from altlas_tui.screens.help import HelpScreen
+from altlas_tui.screens.hints import HintsScreen
+from altlas_tui.screens.log import LogScreen
+from altlas_tui.screens.model import ModelScreen
+from altlas_tui.screens.tasks import TasksScreen, short_name
+from altlas_tui.screens.tokens import TokensScreen
+from altlas_tui.themes import load_themes, persist_theme
+from engine.config import Config
+from engine.errors import InputError
+from engine.events import Event
+from engine.snapshot import Snapshot
+from engine.summary import RunSummary
+
+DEFAULT_TASK = "add_two_numbers"
+DEFAULT_THEME = "altlas-dark"
+LOG_LINES = 2000
+SCREENS = (
+    ("1", "dashboard", "Dashboard"),
+    ("2", "tokens", "Tokens"),
+    ("3", "model", "Model"),
+    ("4", "hints", "Hints"),
+    ("5", "tasks", "Tasks"),
+    ("6", "log", "Log"),
+)
+
+
+class AltlasApp(App[int]):
+    """Six live screens over one engine worker, with keys for every command."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "AltLAS"
+    MODES = {
+        "dashboard": DashboardScreen,
+        "tokens": TokensScreen,
+        "model": ModelScreen,
+        "hints": HintsScreen,
+        "tasks": TasksScreen,
+        "log": LogScreen,
+    }
+    DEFAULT_MODE = "dashboard"
+    BINDINGS = [
+        Binding("space,p", "toggle_pause", "Pause/Resume", id="pause"),
+        Binding("h", "force_hint", "Hint", id="hint"),
+        Binding("r", "reinit", "Reinit", id="reinit"),
+        Binding("t", "tasks", "Tasks", id="tasks"),
+        Binding("s", "save", "Save", id="save"),
+        *(
+            Binding(key, f"show_screen('{mode}')", title, id=f"screen_{mode}", show=False)
+            for key, mode, title in SCREENS
+        ),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="quit_ctrl_c"),
+    ]
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        task: str | None = None,
+        *,
+        task_file: str | None = None,
+        engine_factory: EngineFactory | None = None,
+        fps: int | None = None,
+        low_bandwidth: bool | None = None,
+        fresh: bool = False,
+        persist_theme_choice: bool = True,
+    ) -> None:
+        self.config = config or Config()
+        ui = self.config.ui
+        self.low_bandwidth = ui.low_bandwidth if low_bandwidth is None else low_bandwidth
+        fps = fps if fps is not None else ui.fps
+        self.fps = max(1, min(int(fps or 4), 30))
+        self.text_interval = 1.0 / self.fps
+        self.plot_interval = max(1.0, self.text_interval)
+        self.persist_theme_choice = persist_theme_choice
+        super().__init__()
+        if self.low_bandwidth:
+            self.animation_level = "none"
+        self.bridge = EngineBridge(
+            engine_factory or default_engine_factory(),
+            self.config,
+            task or DEFAULT_TASK,
+            task_file=task_file,
+            fresh=fresh,
+            on_event=self._forward_event,
+        )
+        self.log_lines: deque[tuple[int, str]] = deque(maxlen=LOG_LINES)
+        self.log_seq = 0
+        self.best_by_task: dict[str, float] = {}
+        self.engine_error: str | None = None
+        self.events_seen: list[Event] = []
+        self._engine_worker: Worker | None = None
+        self._quitting = False
+        self._log_handler: PostingLogHandler | None = None
+        self._logger_level: int | None = None
+        self._theme_errors: list[InputError] = []
+        self._persisted_theme = ""
+        self._register_own_themes()
+
+    # -- start-up ---------------------------------------------------------------------------
+    def _register_own_themes(self) -> None:
+        themes, self._theme_errors = load_themes()
+        for theme in themes:
+            self.register_theme(theme)
+        wanted = self.config.ui.theme or DEFAULT_THEME
+        if wanted not in self.available_themes:
+            self._theme_errors.append(
+                InputError(f"unknown theme {wanted!r}, using {DEFAULT_THEME}", "config", "ui.theme")
+            )
+            wanted = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
+        self.theme = wanted
+        self._persisted_theme = wanted
+
+    def on_mount(self) -> None:
+        for error in self._theme_errors:
+            self.notify(str(error), title="Theme skipped", severity="warning", timeout=8)
+        self._apply_keymap()
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        self._install_log_handler()
+        self._engine_worker = self.run_engine()
+
+    def _apply_keymap(self) -> None:
+        keys = dict(self.config.ui.keys)
+        known = {b.id for b in self._bindings_with_ids()}
+        unknown = sorted(set(keys) - known)
+        for binding_id in unknown:
+            keys.pop(binding_id)
+        if unknown:
+            self.notify(
+                f"config: ui.keys: unknown binding id(s) {', '.join(unknown)} "
+                f"(known: {', '.join(sorted(known))})",
+                severity="warning",
+                timeout=8,
+            )
+        if keys:
+            self.set_keymap(keys)
+
+    def _bindings_with_ids(self) -> list[Binding]:
+        out = [b for b in self.BINDINGS if isinstance(b, Binding) and b.id]
+        out += [b for b in LogScreen.BINDINGS if isinstance(b, Binding) and b.id]
+        return out
+
+    def _install_log_handler(self) -> None:
+        logger = logging.getLogger("altlas")
+        self._log_handler = PostingLogHandler(self.post_message, LogLine)
+        logger.addHandler(self._log_handler)
+        if logger.level == logging.NOTSET or logger.level > logging.INFO:
+            self._logger_level = logger.level
+            logger.setLevel(logging.INFO)
+
+    def on_unmount(self) -> None:
+        logger = logging.getLogger("altlas")
+        if self._log_handler is not None:
+            logger.removeHandler(self._log_handler)
+        if self._logger_level is not None:
+            logger.setLevel(self._logger_level)
+
+    # -- the engine worker --------------------------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="engine", name="engine")
+    def run_engine(self) -> RunSummary:
+        """Build and run the engine in this worker's thread until it is told to stop."""
+        return self.bridge.run()
+
+    def _forward_event(self, event: Event) -> None:
+        """Called in the engine thread: hand the event to the UI thread without blocking."""
+        self.post_message(EngineEvent(event))
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        event = message.event
+        self.events_seen.append(event)
+        level = {"warning": logging.WARNING, "error": logging.ERROR}.get(event.kind, logging.INFO)
+        self._add_log_line(level, f"EVENT   {event.kind}: {event.message}")
+        if event.kind == "checkpoint_saved":
+            self.notify(event.message, title="Checkpoint saved", timeout=3)
+        elif event.kind == "task_switched":
+            self.notify(
+                f"now working on {event.data.get('task', '?')}", title="Task switched", timeout=3
+            )
+        elif event.kind == "solved":
+            self.notify(event.message, title="Solved", timeout=5)
+        elif event.kind == "reinit":
+            self.notify(event.message, title="Reinitialised", timeout=3)
+        elif event.kind == "hint":
+            self.notify(event.message, title="Hint", timeout=3)
+        elif event.kind == "warning":
+            self.notify(event.message, title="Warning", severity="warning", timeout=5)
+        elif event.kind == "error":
+            self._show_error(event.message, str(event.data.get("traceback", "")))
+        screen = self.screen
+        if isinstance(screen, SnapshotScreen):
+            screen.engine_event(event)
+            screen.poll()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is not self._engine_worker:
+            return
+        state = event.state
+        if state == WorkerState.ERROR:
+            error = event.worker.error
+            details = "".join(traceback.format_exception(error)) if error else ""
+            self._add_log_line(logging.ERROR, f"ERROR   engine failed: {error!r}")
+            for line in details.splitlines():
+                self._add_log_line(logging.ERROR, "        " + line)
+            if self._quitting:
+                self.exit(1)
+            else:
+                self._show_error(f"{type(error).__name__}: {error}", details)
+        elif state in (WorkerState.SUCCESS, WorkerState.CANCELLED):
+            if self._quitting:
+                self.exit(1 if self.engine_error else 0)
+            else:
+                self.notify("the engine has stopped", title="Stopped", timeout=5)
+
+    def _show_error(self, message: str, details: str) -> None:
+        self.engine_error = message
+        if not any(isinstance(s, ErrorScreen) for s in self.screen_stack):
+            self.push_screen(ErrorScreen(message, details))
+
+    # -- log ----------------------------------------------------------------------------------
+    def on_log_line(self, message: LogLine) -> None:
+        self._add_log_line(message.levelno, message.text)
+
+    def _add_log_line(self, levelno: int, text: str) -> None:
+        self.log_lines.append((levelno, text))
+        self.log_seq += 1
+        screen = self.screen
+        if isinstance(screen, LogScreen):
+            screen.add_line(levelno, text)
+
+    # -- commands -----------------------------------------------------------------------------
+    def _command(self, kind: str, arg: str | None = None, pending: str = "") -> None:
+        self.bridge.send(kind, arg)
+        screen = self.screen
+        if isinstance(screen, SnapshotScreen):
+            if pending:
+                screen.set_pending(pending)
+            # Show the effect as soon as the engine has applied it, not at the next tick.
+            for delay in (0.03, 0.08, 0.14):
+                self.set_timer(delay, screen.poll)
+
+    def action_toggle_pause(self) -> None:
+        paused = self.bridge.snapshot.status == "paused"
+        self._command("toggle_pause", pending="resuming" if paused else "pausing")
+
+    def action_force_hint(self) -> None:
+        self._command("hint")
+        self.notify("hint requested", timeout=2)
+
+    def action_reinit(self) -> None:
+        task = self.bridge.snapshot.task_name or self.bridge.task
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._command("reinit", pending="reinitialising")
+
+        self.push_screen(
+            ConfirmScreen(
+                "Reinitialise the policy's weights?",
+                f"What the policy has learned on {task} is discarded (saved programs and "
+                "statistics are kept).",
+                yes="Reinitialise",
+                no="Cancel",
+            ),
+            answered,
+        )
+
+    def action_tasks(self) -> None:
+        self.action_show_screen("tasks")
+
+    def action_save(self) -> None:
+        self._command("save")
+
+    def switch_task(self, name: str) -> None:
+        self._command("switch_task", name, pending=f"switching to {name}")
+
+    def action_show_screen(self, mode: str) -> None:
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.key_help()))
+
+    def key_help(self) -> list[tuple[str, str]]:
+        """(keys, description) for every command, with the keys as currently bound."""
+        rows = []
+        for binding in self._bindings_with_ids():
+            keys = self._keymap.get(binding.id or "", binding.key)
+            shown = ", ".join(self.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
+            description = binding.description or binding.id or ""
+            if binding.id == "log_level":
+                description = "Log screen: cycle the minimum level"
+            elif binding.id and binding.id.startswith("screen_"):
+                description = f"Screen: {description}"
+            rows.append((shown, description))
+        return rows
+
+    async def action_quit(self) -> None:
+        """Stop the engine (it saves its state), wait for its thread, then exit."""
+        if self._quitting:
+            return
+        self._quitting = True
+        self.bridge.control.stop()
+        worker = self._engine_worker
+        if worker is None or worker.is_finished:
+            self.exit(1 if self.engine_error else 0)
+            return
+        screen = self.screen
+        if isinstance(screen, SnapshotScreen):
+            screen.set_pending("stopping")
+        self.notify("stopping the engine and saving state…", timeout=30)
+
+    # -- command palette --------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Pause / resume", "Pause or resume training", self.action_toggle_pause)
+        yield SystemCommand("Force a hint", "Give the learner one hint now", self.action_force_hint)
+        yield SystemCommand(
+            "Reinitialise weights", "Start the policy afresh (asks first)", self.action_reinit
+        )
+        yield SystemCommand("Save checkpoint", "Save the task's state now", self.action_save)
+        yield SystemCommand("Help", "Show every key", self.action_help)
+        for key, mode, title in SCREENS:
+            yield SystemCommand(
+                f"Screen: {title}",
+                f"Show the {title} screen (key {key})",
+                lambda m=mode: self.action_show_screen(m),
+            )
+
+    # -- themes -------------------------------------------------------------------------------
+    def _theme_changed(self, theme: Any) -> None:
+        name = getattr(theme, "name", str(theme))
+        if name == self._persisted_theme or not self.persist_theme_choice:
+            return
+        try:
+            path = persist_theme(name)
+        except (InputError, OSError) as exc:
+            self.notify(str(exc), title="Theme not saved", severity="warning", timeout=8)
+            return
+        self._persisted_theme = name
+        self.config.ui.theme = name
+        self.notify(f"theme {name} saved to {path}", timeout=3)
+
+    # -- snapshot bookkeeping used by screens -------------------------------------------------
+    def remember_best(self, snap: Snapshot) -> None:
+        """Keep each task's best score seen this session (for the Tasks screen)."""
+        if snap.task_name and snap.status != "starting":
+            self.best_by_task[short_name(snap.task_name)] = snap.best_score
+
+
+def run_app(
+    config: Config,
+    task: str | None,
+    task_file: str | None = None,
+    fps: int | None = None,
+    low_bandwidth: bool = False,
+    engine_factory: EngineFactory | None = None,
+    fresh: bool = False,
+) -> tuple[int, RunSummary | None]:
+    """Run the TUI until the user quits; returns (exit code, the run's summary or None)."""
+    app = AltlasApp(
+        config,
+        task or DEFAULT_TASK,
+        task_file=task_file,
+        engine_factory=engine_factory,
+        fps=fps,
+        low_bandwidth=low_bandwidth or config.ui.low_bandwidth,
+        fresh=fresh,
+    )
+    try:
+        result = app.run()
+    finally:
+        # However the app ended, the engine must stop and save before we report.
+        stopped = app.bridge.stop_and_join(timeout=60)
+    code = app.return_code if app.return_code is not None else (result or 0)
+    if app.engine_error and not code:
+        code = 1
+    if not stopped:
+        logging.getLogger("altlas.tui").error("the engine did not stop within 60 s")
+        code = code or 1
+    return int(code), app.bridge.summary()

@@ -1,0 +1,108 @@
+"""Dashboard: the task, the live attempt, the best program, counters and score histories."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.markup import escape
+from textual.widgets import Static
+
+from altlas_tui.screens.base import SnapshotScreen
+from altlas_tui.widgets.code_view import CodeView
+from altlas_tui.widgets.history_spark import HistorySpark
+from altlas_tui.widgets.key_values import KeyValues
+from engine.snapshot import Snapshot
+
+
+def attempt_status(snap: Snapshot) -> str:
+    """`ok`, the error type, `timeout`, or `duplicate <fingerprint>` for the live attempt."""
+    if snap.last_duplicate:
+        return f"duplicate · {snap.last_fingerprint[:12]}" if snap.last_fingerprint else "duplicate"
+    if snap.last_status == "error" and snap.last_error:
+        return "error · " + snap.last_error.split(":", 1)[0]
+    return snap.last_status or "—"
+
+
+class DashboardScreen(SnapshotScreen):
+    """What the learner is doing right now."""
+
+    SCREEN_TITLE = "Dashboard"
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="dash"):
+            with VerticalScroll(id="dash-left"):
+                with Vertical(id="task-panel", classes="panel") as task_panel:
+                    task_panel.border_title = "Task"
+                    yield Static("", id="task-name")
+                    yield Static("", id="task-desc")
+                    yield Static("", id="task-expected")
+                with Vertical(id="live-panel", classes="panel") as live:
+                    live.border_title = "Live attempt"
+                    yield CodeView(id="live-code")
+                    yield Static("", id="live-status")
+                    yield KeyValues(columns=3, label_width=10, id="live-components")
+                with Vertical(id="best-panel", classes="panel") as best:
+                    best.border_title = "Best program"
+                    yield CodeView(id="best-code")
+            with Vertical(id="dash-right"):
+                with Vertical(id="counters-panel", classes="panel") as counters:
+                    counters.border_title = "Counters"
+                    yield KeyValues(columns=1, label_width=18, id="counters")
+                with Vertical(id="history-panel", classes="panel") as history:
+                    history.border_title = "Recent batches"
+                    yield HistorySpark("mean score", id="spark-score")
+                    yield HistorySpark("best score", id="spark-best")
+                    yield HistorySpark("success rate", fmt="{:.0%}", id="spark-success")
+
+    def apply_snapshot(self, snap: Snapshot) -> None:
+        solved = (
+            f"   ✔ solved after {snap.attempts_to_solve:,} attempts"
+            if snap.attempts_to_solve
+            else ""
+        )
+        self._set("#task-name", f"[b]{escape(snap.task_name or '—')}[/b]{solved}")
+        self._set("#task-desc", escape(snap.task_description or ""))
+        expected = escape(snap.expected_output.replace("\n", "⏎"))
+        self._set("#task-expected", f"[$text-muted]expected output[/]  {expected}")
+        self.query_one("#live-code", CodeView).show(snap.last_code)
+        status = escape(attempt_status(snap))
+        out = escape(snap.last_stdout.strip().replace("\n", "⏎")[:60])
+        self._set(
+            "#live-status",
+            f"[$text-muted]status[/] [b]{status}[/b]   [$text-muted]score[/] [b]{snap.last_score:.3f}[/b]"
+            + (f"   [$text-muted]stdout[/] {out}" if out else ""),
+        )
+        self.query_one("#live-components", KeyValues).show(
+            [(name, f"{value:+.3f}") for name, value in snap.last_components]
+        )
+        best = self.query_one("#best-panel")
+        best.border_title = (
+            f"Solution · {snap.best_score:.3f}"
+            if snap.solution
+            else f"Best program · {snap.best_score:.3f}"
+        )
+        self.query_one("#best-code", CodeView).show(snap.solution or snap.best_code)
+        self.query_one("#counters", KeyValues).show(
+            [
+                ("attempts", f"{snap.attempts:,}"),
+                ("attempts/s", f"{snap.attempts_per_second:,.0f}"),
+                ("total attempts", f"{snap.total_attempts:,}"),
+                ("unique programs", f"{snap.unique_programs:,}"),
+                ("successes", f"{snap.successes:,}"),
+                ("errors", f"{snap.errors:,}"),
+                ("duplicates", f"{snap.duplicates:,}"),
+                ("hints req/prov", f"{snap.hints_requested}/{snap.hints_provided}"),
+                ("batch", f"{snap.batch:,}"),
+                ("algo · seed", f"{snap.algo} · {snap.seed}"),
+                ("sandbox", snap.sandbox_level or "—"),
+            ]
+        )
+        self.query_one("#spark-score", HistorySpark).show(snap.score_history)
+        self.query_one("#spark-best", HistorySpark).show(snap.best_history)
+        self.query_one("#spark-success", HistorySpark).show(snap.success_history)
+
+    def _set(self, selector: str, markup: str) -> None:
+        widget = self.query_one(selector, Static)
+        if getattr(widget, "_altlas_text", None) != markup:
+            widget._altlas_text = markup  # type: ignore[attr-defined]
+            widget.update(markup)

@@ -1,0 +1,35 @@
+"""Shown when the engine fails: the error and its traceback; the app stays alive."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+
+class ErrorScreen(ModalScreen[None]):
+    """The engine stopped with an error. Escape returns to the last picture, q quits."""
+
+    BINDINGS = [Binding("escape", "dismiss_error", "Back", id="error_back")]
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__()
+        self.message = message
+        self.details = details
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="error-dialog", classes="dialog"):
+            yield Static("The engine stopped with an error", id="error-title")
+            yield Static(Content(self.message), id="error-message")
+            with VerticalScroll(id="error-details"):
+                yield Static(Content(self.details or "(no traceback)"))
+            yield Static(
+                "Escape: back to the last picture · q: quit (the traceback is also in the Log screen)",
+                id="error-help",
+            )
+
+    def action_dismiss_error(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,139 @@
+"""Tasks: every available task with its difficulty and best result; Enter switches the engine."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from altlas_tui.screens.base import SnapshotScreen
+from altlas_tui.widgets.keyed_table import KeyedTable
+from engine.events import Event
+from engine.snapshot import Snapshot
+
+log = logging.getLogger("altlas.tui")
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """What the Tasks screen shows about one task."""
+
+    name: str
+    description: str = ""
+    difficulty: str = ""
+
+
+def short_name(name: str) -> str:
+    """Task names with or without the `benchmark_` prefix are the same task."""
+    return name.removeprefix("benchmark_")
+
+
+def available_tasks(task_file: str | None = None) -> list[TaskRow]:
+    """The engine's task catalogue; if `engine.tasks` is unavailable, the shipped JSON files."""
+    rows: list[TaskRow] = []
+    try:
+        from engine.tasks import list_tasks
+
+        try:
+            tasks = list_tasks(task_file=task_file) if task_file else list_tasks()
+        except TypeError:
+            tasks = list_tasks()
+        for t in tasks:
+            rows.append(
+                TaskRow(
+                    name=short_name(str(getattr(t, "name", t))),
+                    description=str(getattr(t, "description", "") or ""),
+                    difficulty=str(getattr(t, "difficulty", "") or ""),
+                )
+            )
+        return rows
+    except ImportError:
+        pass
+    except Exception:  # noqa: BLE001 - a broken catalogue must not take the screen down
+        log.exception("listing tasks failed")
+    from engine.resources import shipped_dir
+
+    folder = shipped_dir("tasks")
+    for path in sorted(folder.rglob("*.json")) if folder.is_dir() else []:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(data, dict) or data.get("target_language", "python") != "python":
+            continue
+        rows.append(
+            TaskRow(
+                short_name(path.stem),
+                str(data.get("description", "")),
+                str(data.get("difficulty", "")),
+            )
+        )
+    return rows
+
+
+class TasksScreen(SnapshotScreen):
+    """Pick the task the engine works on; each task keeps its own saved progress."""
+
+    SCREEN_TITLE = "Tasks"
+    AUTO_FOCUS = "#task-table"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tasks: list[TaskRow] = []
+        self._current = ""
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="tasks-panel", classes="panel") as p:
+            p.border_title = "Tasks"
+            yield KeyedTable(["Task", "Difficulty", "Best", "", "Description"], id="task-table")
+            yield Static("↑/↓ choose · Enter switch the engine to the task", id="tasks-help")
+
+    def on_mount(self) -> None:
+        self.reload_tasks()
+        super().on_mount()
+
+    def reload_tasks(self) -> None:
+        self.tasks = available_tasks(self.altlas.bridge.task_file)
+        self._last = None
+
+    def engine_event(self, event: Event) -> None:
+        if event.kind == "task_switched":
+            self.poll(force=True)
+
+    def apply_snapshot(self, snap: Snapshot) -> None:
+        current = short_name(snap.task_name)
+        best = self.altlas.best_by_task
+        rows = list(self.tasks)
+        if current and current not in {t.name for t in rows}:
+            rows.append(TaskRow(current, snap.task_description))
+        table = self.query_one("#task-table", KeyedTable)
+        table.sync(
+            [
+                (
+                    t.name,
+                    (
+                        t.difficulty or "—",
+                        f"{best[t.name]:.3f}" if t.name in best else "—",
+                        "▶ running" if t.name == current else "",
+                        t.description,
+                    ),
+                )
+                for t in rows
+            ]
+        )
+        if current != self._current:
+            self._current = current
+            if current in table.rows:
+                table.move_cursor(row=table.get_row_index(current))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        name = str(event.row_key.value)
+        if name == short_name(self.altlas.bridge.snapshot.task_name):
+            self.notify(f"already working on {name}")
+            return
+        self.altlas.switch_task(name)

@@ -1,0 +1,56 @@
+"""A DataTable synchronised from plain rows: keyed, updated cell by cell only where changed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from textual.widgets import DataTable
+
+
+class KeyedTable(DataTable):
+    """`sync(rows)` adds, removes, updates and orders rows; unchanged cells are left alone.
+
+    The first column holds each row's key (shown), so the requested order can be restored with
+    `DataTable.sort` without touching private state.
+    """
+
+    DEFAULT_CSS = """
+    KeyedTable { height: 1fr; }
+    """
+
+    def __init__(self, columns: Sequence[str], **kwargs: Any) -> None:
+        kwargs.setdefault("cursor_type", "row")
+        kwargs.setdefault("zebra_stripes", True)
+        super().__init__(**kwargs)
+        self._column_names = tuple(columns)
+        self._cells: dict[str, tuple[Any, ...]] = {}
+        self._order: list[str] = []
+        self.cell_updates = 0  # how many cells were written, for tests and benchmarks
+
+    def on_mount(self) -> None:
+        for i, name in enumerate(self._column_names):
+            self.add_column(name, key=f"c{i}")
+
+    def sync(self, rows: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """Make the table show `rows` ((key, cells-after-the-key) pairs) in the given order."""
+        wanted = {key: (key, *cells) for key, cells in rows}
+        for key in [k for k in self._cells if k not in wanted]:
+            self.remove_row(key)
+            del self._cells[key]
+        for key, cells in wanted.items():
+            old = self._cells.get(key)
+            if old is None:
+                self.add_row(*cells, key=key)
+                self.cell_updates += len(cells)
+            elif old != cells:
+                for i, (a, b) in enumerate(zip(old, cells, strict=True)):
+                    if a != b:
+                        self.update_cell(key, f"c{i}", b)
+                        self.cell_updates += 1
+            self._cells[key] = cells
+        order = [key for key, _ in rows]
+        if order != self._order:
+            self._order = order
+            index = {key: i for i, key in enumerate(order)}
+            self.sort("c0", key=lambda k: index.get(str(k), len(index)))

@@ -1,0 +1,49 @@
+"""A one-glance indicator of the engine state: running, paused, solved, stopped, error."""
+
+from __future__ import annotations
+
+from textual.reactive import reactive
+from textual.widgets import Static
+
+_LABELS = {
+    "starting": "◌ STARTING",
+    "running": "● RUNNING",
+    "paused": "❚❚ PAUSED",
+    "solved": "✔ SOLVED",
+    "stopped": "■ STOPPED",
+    "error": "✖ ERROR",
+}
+
+
+class RunIndicator(Static):
+    """Shows the engine status; a pending command (e.g. "pausing…") shows until it takes effect."""
+
+    DEFAULT_CSS = """
+    RunIndicator {
+        width: auto;
+        padding: 0 1;
+        text-style: bold;
+        background: $primary-muted;
+        color: $text-primary;
+    }
+    RunIndicator.-paused { background: $warning-muted; color: $text-warning; }
+    RunIndicator.-solved { background: $success-muted; color: $text-success; }
+    RunIndicator.-error, RunIndicator.-stopped { background: $error-muted; color: $text-error; }
+    RunIndicator.-pending { text-style: bold italic; }
+    """
+
+    status: reactive[str] = reactive("starting")
+    pending: reactive[str] = reactive("")
+
+    def render(self) -> str:
+        if self.pending:
+            return f"… {self.pending.upper()}"
+        return _LABELS.get(self.status, self.status.upper())
+
+    def watch_status(self, old: str, new: str) -> None:
+        self.remove_class(f"-{old}")
+        self.add_class(f"-{new}")
+        self.pending = ""
+
+    def watch_pending(self, pending: str) -> None:
+        self.set_class(bool(pending), "-pending")
