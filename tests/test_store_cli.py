@@ -1,0 +1,148 @@
+"""`paths`, `history` and `export` handlers."""
+
+from __future__ import annotations
+
+import csv
+import json
+import types
+
+import pytest
+
+from altlas_tui import store_cli
+from engine.store import Store, paths
+
+
+def _ns(**kw):
+    return types.SimpleNamespace(**kw)
+
+
+@pytest.fixture
+def two_runs():
+    with Store() as store:
+        r = store.runs
+        a = r.start_run("add_two_numbers", 3, "default", {"lr": 0.002})
+        r.log_metrics(a, 128, {"rollout/score_mean": 0.25, "train/loss": 1.5})
+        r.log_metrics(a, 256, {"rollout/score_mean": 0.5, "train/loss": float("nan")})
+        r.log_best(a, 256, 0.5, "print(int(input()) + 1)")
+        r.log_hint(a, 200, "read two numbers", False, {"gain": 0.1})
+        r.end_run(a, "solved", {"seconds": 4.5, "attempts": 256, "attempts_to_solve": 250,
+                                "best_score": 1.0, "solved": True})  # fmt: skip
+        b = r.start_run("reverse_string", 0, "random", {}, kind="bench")
+        r.end_run(b, "budget", {"seconds": 1.0, "attempts": 5000, "attempts_to_solve": None,
+                                "best_score": 0.125, "solved": False})  # fmt: skip
+    return a, b
+
+
+def test_paths_prints_five_folders(capsys, tmp_path):
+    assert store_cli.cmd_paths(_ns()) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split()[0] for ln in lines] == ["data", "config", "state", "log", "cache"]
+    assert lines[0] == f"data    {paths().data}"
+
+
+def test_history_table(two_runs, capsys):
+    assert store_cli.cmd_history(_ns(task=None, json=False)) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:4] == ["id", "kind", "task", "seed"]
+    assert len(lines) == 3
+    first, second = lines[1].split(), lines[2].split()
+    assert first[:5] == ["1", "train", "add_two_numbers", "3", "default"]
+    assert first[-5:] == ["4.5", "solved", "256", "250", "1.000"]
+    assert second[1] == "bench" and second[-4:] == ["budget", "5,000", "-", "0.125"]
+
+
+def test_history_filter_and_json(two_runs, capsys):
+    assert store_cli.cmd_history(_ns(task="benchmark_reverse_string", json=True)) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [r["task"] for r in data] == ["reverse_string"]
+    assert data[0]["outcome"] == "budget" and data[0]["kind"] == "bench"
+
+
+def test_history_empty(capsys):
+    assert store_cli.cmd_history(_ns(task="nothing")) == 0
+    assert capsys.readouterr().out.strip() == "no runs recorded yet for task nothing"
+
+
+def test_history_works_while_a_writer_holds_the_lock(two_runs, capsys):
+    with Store():
+        assert store_cli.cmd_history(_ns(task=None, json=True)) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 2
+
+
+def test_export_csv(two_runs, tmp_path, capsys):
+    run_id, _ = two_runs
+    out = tmp_path / "out"
+    assert store_cli.cmd_export(_ns(run_id=run_id, format="csv", out=str(out))) == 0
+    with open(out / "metrics.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows == [
+        ["step", "key", "value"],
+        ["128", "rollout/score_mean", "0.25"],
+        ["128", "train/loss", "1.5"],
+        ["256", "rollout/score_mean", "0.5"],
+        ["256", "train/loss", "nan"],
+    ]
+    doc = json.loads((out / "run.json").read_text())
+    assert doc["id"] == run_id and doc["outcome"] == "solved"
+    assert doc["best_programs"][0]["code"] == "print(int(input()) + 1)"
+    assert doc["hints"][0]["effect"] == {"gain": 0.1}
+    assert "metrics.csv" in capsys.readouterr().out
+
+
+def test_export_jsonl_one_object_per_step(two_runs, tmp_path):
+    run_id, _ = two_runs
+    out = tmp_path / "out"
+    assert store_cli.cmd_export(_ns(run_id=run_id, format="jsonl", out=str(out))) == 0
+    lines = [json.loads(ln) for ln in (out / "metrics.jsonl").read_text().splitlines()]
+    assert lines == [
+        {"step": 128, "rollout/score_mean": 0.25, "train/loss": 1.5},
+        {"step": 256, "rollout/score_mean": 0.5, "train/loss": None},
+    ]
+    assert (out / "run.json").exists()
+
+
+def test_export_unknown_run_is_exit_2(two_runs, tmp_path, capsys):
+    assert store_cli.cmd_export(_ns(run_id=99, format="csv", out=str(tmp_path / "o"))) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no run with id 99" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_export_bad_out_and_format(two_runs, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert store_cli.cmd_export(_ns(run_id=1, format="csv", out=str(blocker))) == 2
+    assert store_cli.cmd_export(_ns(run_id=1, format="xml", out=str(tmp_path))) == 2
+    assert store_cli.cmd_export(_ns(run_id="one", format="csv", out=str(tmp_path))) == 2
+
+
+def test_export_tensorboard_without_extra(two_runs, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(store_cli, "_tensorboard_available", lambda: False)
+    assert store_cli.cmd_export(_ns(run_id=1, format="tensorboard", out=str(tmp_path / "tb"))) == 2
+    assert "pip install 'altlas-tui[tensorboard]'" in capsys.readouterr().err
+
+
+def test_export_tensorboard_writes_scalars_and_texts(two_runs, tmp_path, monkeypatch):
+    calls = []
+
+    class FakeWriter:
+        def add_scalar(self, key, value, step):
+            calls.append(("scalar", key, step))
+
+        def add_text(self, tag, text, step):
+            calls.append(("text", tag, step))
+
+        def close(self):
+            calls.append(("close",))
+
+    monkeypatch.setattr(store_cli, "_tensorboard_available", lambda: True)
+    monkeypatch.setattr(store_cli, "_tensorboard_writer", lambda out: FakeWriter())
+    assert store_cli.cmd_export(_ns(run_id=1, format="tensorboard", out=str(tmp_path / "tb"))) == 0
+    assert [c for c in calls if c[0] == "scalar"] == [
+        ("scalar", "rollout/score_mean", 128),
+        ("scalar", "train/loss", 128),
+        ("scalar", "rollout/score_mean", 256),
+        ("scalar", "train/loss", 256),
+    ]
+    assert ("text", "best_program", 256) in calls and ("text", "hints", 200) in calls
+    assert calls[-1] == ("close",)
