@@ -357,17 +357,15 @@ class Grammar:
                 last = tok_id
             elif name == "PARAM":
                 pending |= bit
-            elif name == "FUNCNAME":
-                pending |= bit
-                saved = defined
+            elif name == "FUNCNAME":  # callable after its body, not inside it (no recursion)
+                saved = defined | bit
             elif name == "'print'":
                 printed = True
             elif name in ("':'", "NEWLINE"):
                 defined |= pending
                 pending, last = 0, -1
             elif name == "DEDENT" and saved >= 0 and self._depth(stack) == 0:
-                defined = saved | (defined & self.func_bits)
-                saved = -1
+                defined, saved = saved, -1
             nxt = self._intern(_StateKey(stack, defined, pending, last, saved, printed))
         self._trans[sid][tok_id] = nxt
         return nxt

@@ -1,0 +1,385 @@
+"""The engine as a service: `Engine(config, task).run(control)`, publishing immutable snapshots.
+
+The TUI runs this in a worker thread and reads `engine.snapshot` on a timer; the headless CLI runs it
+in the main thread. Commands arrive through `Control` and are applied between batches.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+
+import numpy as np
+
+from engine.config import Config
+from engine.control import Control
+from engine.events import Event
+from engine.hints import HintManager
+from engine.sandbox import Sandbox
+from engine.snapshot import HintRecord, LayerStats, Snapshot, TokenProb
+from engine.summary import RunSummary
+from engine.tasks import Task, load_task
+from engine.trainer import BatchStats, Trainer
+
+log = logging.getLogger("altlas.engine")
+
+HISTORY = 240  # batches kept for sparklines and plots
+STATS_EVERY = 1.0  # seconds between weight statistics (cheap, but not free)
+
+
+class Engine:
+    """Trains the policy on one task at a time; switchable, pausable, stoppable between batches."""
+
+    def __init__(
+        self,
+        config: Config,
+        task: str | Task,
+        *,
+        task_file: str | None = None,
+        on_event: Callable[[Event], None] | None = None,
+        fresh: bool = False,
+        store=None,
+        stop_on_solve: bool = False,
+        hints: bool | None = None,
+        seed: int | None = None,
+        on_batch: Callable[[Snapshot], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.task = task if isinstance(task, Task) else load_task(task_file or task)
+        self.on_event = on_event
+        self.on_batch = on_batch
+        self.fresh = fresh
+        self.store = store
+        self.stop_on_solve = stop_on_solve
+        self.hints_enabled = config.hints.enabled if hints is None else hints
+        self.seed = config.train.seed if seed is None else seed
+        self.snapshot = Snapshot(task_name=self.task.name, status="starting", seed=self.seed,
+                                 algo=config.train.algo)  # fmt: skip
+        self.trainer: Trainer | None = None
+        self.hints: HintManager | None = None
+        self._sandbox: Sandbox | None = None
+        self._paused = False
+        self._events: deque[str] = deque(maxlen=50)
+        self._reset_histories()
+        self._run_id: int | None = None
+        self._last_save = time.monotonic()
+        self._last_stats = 0.0
+        self._layer_stats: tuple[LayerStats, ...] = ()
+        self._histogram: tuple[tuple[float, int], ...] = ()
+        self._t_start = time.monotonic()
+        self._paused_time = 0.0
+        self._attempts_at_start = 0
+        self.error: str | None = None
+
+    # -- public -----------------------------------------------------------------------------------
+
+    def run(self, control: Control, max_attempts: int | None = None, max_seconds: float | None = None) -> RunSummary:
+        """Train until stopped, solved (when `stop_on_solve`), or out of budget. Saves state on exit."""
+        with Sandbox(self.config.sandbox) as sandbox:
+            self._sandbox = sandbox
+            self._start_task(self.task)
+            outcome = "stopped"
+            try:
+                outcome = self._loop(control, max_attempts, max_seconds)
+            except Exception:
+                tb = traceback.format_exc()
+                log.error("engine error on %s:\n%s", self.task.name, tb)
+                self.error = tb.strip().splitlines()[-1]
+                self._publish(status="error")
+                self._emit("error", self.error, traceback=tb)
+                self._end_run("error")
+                raise
+            self._save("exit")
+            self._end_run(outcome)
+            self._publish(status="solved" if self.trainer and self.trainer.solution else "stopped")
+            self._emit("stopped", f"stopped ({outcome})")
+        return self.summary()
+
+    def summary(self) -> RunSummary:
+        tr = self.trainer
+        if tr is None:
+            return RunSummary(task=self.task.name, seed=self.seed, algo=self.config.train.algo)
+        seconds = self._elapsed()
+        top = np.argsort(-tr.token_counts)[:10]
+        hm = self.hints
+        return RunSummary(
+            task=self.task.name, seed=self.seed, algo=self.config.train.algo,
+            solved=tr.solution is not None, attempts_to_solve=tr.attempts_to_solve,
+            attempts=tr.attempts, unique_programs=tr.unique_programs, seconds=seconds,
+            attempts_per_second=tr.attempts / seconds if seconds > 0 else 0.0,
+            best_score=tr.best_score, best_code=tr.best_code, solution=tr.solution,
+            hints_provided=hm.provided if hm else 0, total_attempts=tr.total_attempts,
+            successes=tr.successes, duplicates=tr.duplicates,
+            hints_requested=hm.requested if hm else 0, errors_by_type=dict(tr.errors_by_type),
+            top_tokens=[(tr.tok.tokens[i], int(tr.token_counts[i])) for i in top if tr.token_counts[i] > 0],
+        )  # fmt: skip
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    def _loop(self, control: Control, max_attempts: int | None, max_seconds: float | None) -> str:
+        while True:
+            for cmd in control.drain():
+                if cmd.kind == "stop":
+                    return "stopped"
+                self._apply(cmd.kind, cmd.arg)
+            if control.stopping:
+                return "stopped"
+            if self._paused:
+                t0 = time.monotonic()
+                control.wait(0.1)
+                self._paused_time += time.monotonic() - t0
+                continue
+            tr = self.trainer
+            assert tr is not None and self.hints is not None
+            prefix, rows = self.hints.active_prefix(tr.config.train.batch_size)
+            stats = tr.step(hint=prefix, hint_rows=rows)
+            self.hints.observe(stats, tr)
+            self._after_batch(stats)
+            if stats.solved_now:
+                self._emit("solved", f"solved after {tr.attempts_to_solve:,} attempts",
+                           code=tr.solution, attempts=tr.attempts_to_solve)  # fmt: skip
+                if self.stop_on_solve:
+                    return "solved"
+            if max_attempts is not None and tr.attempts >= max_attempts:
+                return "solved" if tr.solution else "budget"
+            if max_seconds is not None and self._elapsed() >= max_seconds:
+                return "solved" if tr.solution else "budget"
+            if time.monotonic() - self._last_save >= self.config.store.save_interval:
+                self._save("periodic")
+
+    def _apply(self, kind: str, arg: str | None) -> None:
+        if kind == "pause":
+            self._paused = True
+        elif kind == "resume":
+            self._paused = False
+        elif kind == "toggle_pause":
+            self._paused = not self._paused
+        elif kind == "hint" and self.trainer and self.hints:
+            text = self.hints.force(self.trainer)
+            self._emit("hint", f"forced hint: {text}", text=text, forced=True)
+        elif kind == "reinit" and self.trainer:
+            self.trainer.reinitialise()
+            self._emit("reinit", f"weights reinitialised ({self.trainer.init_method})")
+            self._last_stats = 0.0
+        elif kind == "save":
+            self._save("manual")
+        elif kind == "switch_task" and arg:
+            try:
+                task = load_task(arg)
+            except Exception as exc:  # bad task: report, keep going on the current one
+                self._emit("warning", f"cannot switch to {arg}: {exc}")
+                return
+            self._save("switch")
+            self._end_run("stopped")
+            self._start_task(task)
+            self._emit("task_switched", f"switched to {task.name}", task=task.name)
+        self._publish()
+
+    # -- task lifecycle ---------------------------------------------------------------------------
+
+    def _start_task(self, task: Task) -> None:
+        assert self._sandbox is not None
+        self.task = task
+        self.trainer = Trainer(self.config, task, self._sandbox.run_many, seed=self.seed)
+        self.hints = HintManager(self.config.hints, task, self.trainer.tok, enabled=self.hints_enabled)
+        if self.store is not None and not self.fresh:
+            state = self.store.load_task_state(task.name, expect=self.trainer.meta())
+            if state is not None:
+                self.trainer.load_state_dict(state)
+                if "hints" in state:
+                    self.hints.load_state_dict(state["hints"])
+                self._emit("started", f"resumed {task.name} at {self.trainer.total_attempts:,} attempts")
+            else:
+                self._emit("started", f"started {task.name} fresh")
+        else:
+            self._emit("started", f"started {task.name}")
+        if self.store is not None:
+            try:
+                self.store.set_last_task(task.name)
+                self._run_id = self.store.runs.start_run(task.name, self.seed, self.config.train.algo,
+                                                         self.config.to_dict())  # fmt: skip
+            except Exception:
+                log.exception("run store unavailable")
+                self._run_id = None
+        self._reset_histories()
+        self._t_start = time.monotonic()
+        self._paused_time = 0.0
+        self._last_stats = 0.0
+        self._publish(status="running")
+
+    def _save(self, why: str) -> None:
+        self._last_save = time.monotonic()
+        if self.store is None or self.trainer is None:
+            return
+        state = self.trainer.state_dict()
+        if self.hints is not None:
+            state["hints"] = self.hints.state_dict()
+        path = self.store.save_task_state(self.task.name, state)
+        if self._run_id is not None:
+            self.store.runs.flush()
+        self._checkpoint_at = time.time()
+        log.info("checkpoint (%s) %s", why, path)
+        self._emit("checkpoint_saved", f"checkpoint saved ({why})", task=self.task.name, path=str(path))
+
+    def _end_run(self, outcome: str) -> None:
+        if self.store is None or self._run_id is None:
+            return
+        try:
+            self.store.runs.end_run(self._run_id, outcome, self.summary().to_json())
+            self.store.runs.flush()
+        except Exception:
+            log.exception("could not close run %s", self._run_id)
+        self._run_id = None
+
+    # -- publishing -------------------------------------------------------------------------------
+
+    def _reset_histories(self) -> None:
+        self._h_score: deque[float] = deque(maxlen=HISTORY)
+        self._h_best: deque[float] = deque(maxlen=HISTORY)
+        self._h_success: deque[float] = deque(maxlen=HISTORY)
+        self._h_loss: deque[float] = deque(maxlen=HISTORY)
+        self._h_entropy: deque[float] = deque(maxlen=HISTORY)
+        self._h_grad: deque[float] = deque(maxlen=HISTORY)
+        self._last: BatchStats | None = None
+
+    def _elapsed(self) -> float:
+        return max(1e-9, time.monotonic() - self._t_start - self._paused_time)
+
+    def _after_batch(self, stats: BatchStats) -> None:
+        tr = self.trainer
+        assert tr is not None
+        self._last = stats
+        self._h_score.append(stats.score_mean)
+        self._h_best.append(tr.best_score)
+        self._h_success.append(stats.successes / max(1, stats.size))
+        self._h_loss.append(stats.loss)
+        self._h_entropy.append(stats.entropy)
+        self._h_grad.append(stats.grad_norm)
+        if self.store is not None and self._run_id is not None:
+            step = tr.total_attempts
+            self.store.runs.log_metrics(self._run_id, step, {
+                "rollout/score_mean": stats.score_mean,
+                "rollout/score_max": stats.score_max,
+                "rollout/best_score": tr.best_score,
+                "rollout/success_rate": stats.successes / max(1, stats.size),
+                "rollout/new_programs": float(stats.new_programs),
+                "train/loss": stats.loss,
+                "train/entropy": stats.entropy,
+                "train/grad_norm": stats.grad_norm,
+                "train/lr": stats.lr,
+                "time/attempts_per_second": tr.attempts / self._elapsed(),
+                "hints/provided": float(self.hints.provided if self.hints else 0),
+            })  # fmt: skip
+            if stats.solved_now and tr.solution:
+                self.store.runs.log_best(self._run_id, step, 1.0, tr.solution)
+        now = time.monotonic()
+        if now - self._last_stats >= STATS_EVERY:
+            self._last_stats = now
+            self._layer_stats, self._histogram = _weight_stats(tr)
+        self._publish()
+        if self.on_batch is not None:
+            self.on_batch(self.snapshot)
+
+    def _publish(self, status: str | None = None) -> None:
+        tr = self.trainer
+        if status is None:
+            status = "paused" if self._paused else ("solved" if tr and tr.solution else "running")
+        if tr is None:
+            self.snapshot = Snapshot(task_name=self.task.name, status=status, seed=self.seed)
+            return
+        st = self._last
+        elapsed = self._elapsed()
+        sample = st.sample if st else None
+        tokens = tr.tok.tokens
+        counts = tr.token_counts
+        order = np.argsort(-counts)
+        token_counts = tuple((tokens[i], int(counts[i])) for i in order[:40] if counts[i] > 0)
+        gen_ids = tr.grammar.generative_ids()
+        unused = tuple(tokens[i] for i in gen_ids if counts[i] == 0)[:40]
+        top_pairs = np.argsort(-tr.pair_counts)[:15]
+        V = len(tokens)
+        pairs = tuple((tokens[p // V], tokens[p % V], int(tr.pair_counts[p])) for p in top_pairs if tr.pair_counts[p] > 0)
+        probs = ()
+        if st is not None:
+            probs = tuple(
+                TokenProb(tokens[t], round(p, 4), tuple((tokens[a], round(q, 4)) for a, q in alts))
+                for t, p, alts in st.sample_tokens
+            )
+        hm = self.hints
+        self.snapshot = Snapshot(
+            task_name=self.task.name, task_description=self.task.description,
+            expected_output=self.task.expected_output, status=status, algo=self.config.train.algo,
+            seed=self.seed, batch=tr.batches, attempts=tr.attempts, total_attempts=tr.total_attempts,
+            elapsed=elapsed, attempts_per_second=tr.attempts / elapsed if tr.attempts else 0.0,
+            unique_programs=tr.unique_programs, successes=tr.successes, duplicates=tr.duplicates,
+            errors=sum(tr.errors_by_type.values()),
+            errors_by_type=tuple(sorted(tr.errors_by_type.items(), key=lambda kv: -kv[1]))[:8],
+            attempts_to_solve=tr.attempts_to_solve, solution=tr.solution,
+            last_code=st.sample_code if st else "", last_score=sample.score if sample else 0.0,
+            last_components=sample.components if sample else (), last_status=sample.status if sample else "",
+            last_error=sample.error_type if sample else "", last_stdout=sample.stdout if sample else "",
+            last_duplicate=bool(st and st.new_programs < st.size), last_token_probs=probs,
+            best_code=tr.best_code, best_score=tr.best_score,
+            score_history=tuple(self._h_score), best_history=tuple(self._h_best),
+            success_history=tuple(self._h_success), loss_history=tuple(self._h_loss),
+            entropy_history=tuple(self._h_entropy), grad_norm_history=tuple(self._h_grad),
+            lr=tr.lr, loss=st.loss if st else 0.0, entropy=st.entropy if st else 0.0,
+            grad_norm=st.grad_norm if st else 0.0, init_method=tr.init_method,
+            layer_stats=self._layer_stats, weight_histogram=self._histogram,
+            vocab_size=V, token_counts=token_counts, token_pairs=pairs, unused_tokens=unused,
+            hints_requested=hm.requested if hm else 0, hints_provided=hm.provided if hm else 0,
+            hints_forced=hm.forced if hm else 0, hints_declined=hm.declined if hm else 0,
+            hint_backoff_level=hm.backoff_level if hm else 0, stuck_checks=hm.stuck_checks if hm else 0,
+            active_hint=hm.active_text() if hm else "",
+            hints=tuple(HintRecord(**r) for r in (hm.records[-20:] if hm else [])),
+            sandbox_level=_level(self._sandbox),
+            last_checkpoint=getattr(self, "_checkpoint_at", None), events=tuple(self._events),
+        )  # fmt: skip
+
+    def _emit(self, kind: str, message: str, **data) -> None:
+        self._events.append(message)
+        log.info("%s: %s", kind, message)
+        if self.store is not None and self._run_id is not None and kind not in ("checkpoint_saved",):
+            try:
+                step = self.trainer.total_attempts if self.trainer else 0
+                self.store.runs.log_event(self._run_id, step, kind, message)
+            except Exception:
+                log.exception("could not log event")
+        if self.on_event is not None:
+            try:
+                self.on_event(Event(kind, message, data))
+            except Exception:
+                log.exception("event handler failed")
+
+
+def _level(sandbox: Sandbox | None) -> str:
+    if sandbox is None:
+        return ""
+    try:
+        info = sandbox.describe()
+    except Exception:
+        return "unknown"
+    return str(info.get("level", info)) if isinstance(info, dict) else str(info)
+
+
+def _weight_stats(tr: Trainer) -> tuple[tuple[LayerStats, ...], tuple[tuple[float, int], ...]]:
+    out = []
+    flat = []
+    for name, p in tr.policy.named_parameters():
+        w = p.detach()
+        g = p.grad
+        out.append(LayerStats(
+            name=name, mean=float(w.mean()), std=float(w.std()) if w.numel() > 1 else 0.0,
+            min=float(w.min()), max=float(w.max()), near_zero=float((w.abs() < 1e-3).float().mean()),
+            grad_norm=float(g.norm()) if g is not None else 0.0,
+        ))  # fmt: skip
+        flat.append(w.flatten())
+    import torch
+
+    allw = torch.cat(flat).numpy()
+    counts, edges = np.histogram(allw, bins=30)
+    centres = (edges[:-1] + edges[1:]) / 2
+    return tuple(out), tuple((round(float(c), 4), int(n)) for c, n in zip(centres, counts, strict=True))

@@ -1,0 +1,159 @@
+"""Hints as a last resort: stuck detection with exponential backoff, hints derived from the task alone.
+
+A hint is a short prefix of one of the task's valid patterns (a few tokens, more on repeated hints),
+written as a forced prefix on a small share of the batch for a bounded number of attempts. Forced
+tokens are not credited to the policy (the trainer excludes them from the log-probabilities). Every
+hint's effect is measured: mean and best batch score before and after, and whether the task was solved
+soon after.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from typing import Any
+
+from engine.config import HintConfig
+from engine.tasks import Task
+from engine.tokenizer import Tokenizer
+
+EFFECT_WINDOW = 20  # batches averaged before and after a hint
+
+
+class HintManager:
+    """Decides when a hint is due, which one, and measures what it changed."""
+
+    def __init__(self, config: HintConfig, task: Task, tok: Tokenizer, enabled: bool = True, seed: int = 0):
+        self.config, self.task, self.tok, self.enabled = config, task, tok, enabled
+        self.rng = random.Random(seed)
+        self.requested = self.provided = self.forced = self.declined = 0
+        self.backoff_level = 0
+        self.stuck_checks = 0
+        self.records: list[dict[str, Any]] = []
+        self._window_start_attempts = 0
+        self._window_start_best = 0.0
+        self._active: list[int] | None = None
+        self._active_text = ""
+        self._active_left = 0
+        self._recent_means: deque[float] = deque(maxlen=EFFECT_WINDOW)
+        self._recent_best: deque[float] = deque(maxlen=EFFECT_WINDOW)
+        self._pending: list[tuple[dict[str, Any], int, list[float], list[float]]] = []
+        self._patterns = [tok.encode(p) for p in task.valid_patterns]
+        self._patterns = [p for p in self._patterns if tok.unk not in p]
+
+    # -- called by the engine once per batch ------------------------------------------------------
+
+    def observe(self, stats, trainer) -> None:
+        self._recent_means.append(stats.score_mean)
+        self._recent_best.append(stats.score_max)
+        for rec, end_at, means, bests in self._pending:
+            means.append(stats.score_mean)
+            bests.append(stats.score_max)
+            if trainer.solution is not None and rec["solved_after"] is None:
+                rec["solved_after"] = True
+        still = []
+        for item in self._pending:
+            rec, end_at, means, bests = item
+            if trainer.attempts >= end_at:
+                rec["mean_after"] = round(sum(means) / max(1, len(means)), 4)
+                rec["best_after"] = round(max(bests, default=0.0), 4)
+                if rec["solved_after"] is None:
+                    rec["solved_after"] = trainer.solution is not None
+            else:
+                still.append(item)
+        self._pending = still
+        if self._active_left > 0:
+            self._active_left -= stats.size
+            if self._active_left <= 0:
+                self._active, self._active_text = None, ""
+        if trainer.solution is not None:
+            return
+        cfg = self.config
+        if trainer.attempts - self._window_start_attempts < cfg.stuck_check_window:
+            return
+        # one stuck check per window
+        improved = trainer.best_score - self._window_start_best >= cfg.stuck_threshold
+        self._window_start_attempts = trainer.attempts
+        self._window_start_best = trainer.best_score
+        if improved:
+            self.stuck_checks = 0
+            self.backoff_level = 0  # learning moves on its own again
+            return
+        self.stuck_checks += 1
+        needed = cfg.max_consecutive_stuck_checks * cfg.backoff_factor**self.backoff_level
+        if self.stuck_checks < needed or not self.enabled:
+            return
+        self.stuck_checks = 0
+        self.requested += 1
+        if self.rng.random() < cfg.hint_probability_on_stuck:
+            self._give(trainer, forced=False)
+        else:
+            self.declined += 1
+
+    def force(self, trainer) -> str:
+        """A hint now (the TUI's `h`), counted separately from automatic hints."""
+        self.requested += 1
+        self.forced += 1
+        return self._give(trainer, forced=True)
+
+    def active_prefix(self, batch_size: int) -> tuple[list[int] | None, int]:
+        if not self._active:
+            return None, 0
+        return self._active, max(1, int(batch_size * self.config.hint_fraction))
+
+    def active_text(self) -> str:
+        return self._active_text
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _give(self, trainer, forced: bool) -> str:
+        if not self._patterns:
+            return "(no usable pattern in the task)"
+        n = self.config.hint_tokens + self.provided
+        prefix = self._usable_prefix(trainer, n)
+        if not prefix:
+            return "(no usable pattern in the task)"
+        self.provided += 1
+        if not forced:
+            self.backoff_level += 1
+        self._active = prefix
+        self._active_text = " ".join(self.tok.tokens[i] for i in prefix)
+        self._active_left = self.config.hint_duration
+        rec: dict[str, Any] = {
+            "attempt": trainer.total_attempts, "text": self._active_text, "forced": forced,
+            "mean_before": round(sum(self._recent_means) / max(1, len(self._recent_means)), 4),
+            "best_before": round(max(self._recent_best, default=0.0), 4),
+            "mean_after": None, "best_after": None, "solved_after": None,
+        }  # fmt: skip
+        self.records.append(rec)
+        self._pending.append((rec, trainer.attempts + self.config.hint_duration, [], []))
+        return self._active_text
+
+    def _usable_prefix(self, trainer, n: int) -> list[int]:
+        """The longest prefix (up to n tokens) of a pattern that the grammar can write."""
+        order = list(range(len(self._patterns)))
+        self.rng.shuffle(order)
+        best: list[int] = []
+        for k in order:
+            seq = self._patterns[k][: max(1, n)]
+            _, ok = trainer.grammar.trace(seq, trainer.max_len)
+            while seq and not ok:
+                seq = seq[:-1]
+                _, ok = trainer.grammar.trace(seq, trainer.max_len)
+            if len(seq) > len(best):
+                best = seq
+            if len(best) >= n:
+                break
+        return best
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "requested": self.requested, "provided": self.provided, "forced": self.forced,
+            "declined": self.declined, "backoff_level": self.backoff_level,
+            "stuck_checks": self.stuck_checks, "records": list(self.records),
+        }  # fmt: skip
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for key in ("requested", "provided", "forced", "declined", "backoff_level", "stuck_checks"):
+            setattr(self, key, int(state.get(key, 0)))
+        self.records = list(state.get("records", []))

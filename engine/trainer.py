@@ -1,0 +1,401 @@
+"""The learner: sample a batch, run and score it, compute advantages and losses, step. Top to bottom.
+
+REINFORCE with an EMA baseline (or risk-seeking selection of the batch's top quantile against its
+quantile), entropy bonus, reward normalisation, gradient clipping, a plateau learning-rate schedule,
+priority-queue training on the best unique programs found so far, and a program cache so no program
+text runs twice. Every piece is a switch in `TrainConfig`, so they can be compared.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from engine.config import Config
+from engine.grammar import Grammar
+from engine.policy import Batch, Policy, sample_batch, sequence_logprobs
+from engine.scorer import TaskScorer
+from engine.tasks import Task
+from engine.tokenizer import Tokenizer
+
+CACHE_LIMIT = 300_000  # program texts remembered; cleared wholesale beyond this
+
+
+@dataclass
+class Outcome:
+    """What the cache remembers about one program text."""
+
+    score: float
+    success: bool
+    status: str
+    error_type: str
+    components: tuple[tuple[str, float], ...] = ()
+    stdout: str = ""
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass
+class BatchStats:
+    """One batch's numbers, for the snapshot, the run store and the progress bar."""
+
+    batch: int
+    attempts: int  # total so far this run
+    size: int
+    new_programs: int
+    duplicates: int
+    score_mean: float
+    score_max: float
+    successes: int
+    loss: float
+    entropy: float
+    grad_norm: float
+    lr: float
+    seconds: float
+    sample_code: str
+    sample: Outcome | None
+    sample_tokens: list[tuple[int, float, list[tuple[int, float]]]] = field(default_factory=list)
+    solved_now: bool = False
+    hint_rows: int = 0
+
+
+class Trainer:
+    """Owns the policy, optimiser and all learning state of one task."""
+
+    def __init__(
+        self,
+        config: Config,
+        task: Task,
+        run_many: Callable[[list[str]], list],
+        seed: int | None = None,
+    ) -> None:
+        self.config, self.task, self.run_many = config, task, run_many
+        tc = config.train
+        self.seed = tc.seed if seed is None else seed
+        torch.set_num_threads(max(1, tc.torch_threads))
+        self.tok = Tokenizer.for_task(task)
+        self.grammar = Grammar(self.tok, config.grammar.max_depth, config.grammar.max_names)
+        self.max_len = (config.grammar.max_tokens or task.max_tokens) + 1  # program tokens + EOS
+        self.scorer = TaskScorer(task)
+        self.generator = torch.Generator().manual_seed(self.seed)
+        torch.manual_seed(self.seed)
+        self.policy = Policy(len(self.tok), tc.embed_size, tc.hidden_size, tc.num_layers)
+        self.init_method = tc.init_method
+        self.policy.init_weights(self.init_method, self.generator)
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=tc.lr)
+        self.lr = tc.lr
+        self.learning = tc.algo != "random"
+        # learning state
+        self.baseline = 0.0
+        self.reward_var = 1.0
+        self.pq: list[tuple[float, str, tuple[int, ...]]] = []  # min-heap of (reward, code, tokens)
+        self.pq_codes: set[str] = set()
+        self.cache: dict[str, Outcome] = {}
+        self.best_reward_seen = -1.0
+        self.plateau_batches = 0
+        # counters
+        self.batches = 0
+        self.attempts = 0
+        self.unique_programs = 0
+        self.duplicates = 0
+        self.successes = 0
+        self.errors_by_type: dict[str, int] = {}
+        self.token_counts = np.zeros(len(self.tok), dtype=np.int64)
+        self.pair_counts = np.zeros(len(self.tok) * len(self.tok), dtype=np.int64)
+        self.best_score = 0.0
+        self.best_code = ""
+        self.solution: str | None = None
+        self.attempts_to_solve: int | None = None
+        self.prior_attempts = 0  # attempts of earlier runs on this task (from a checkpoint)
+
+    # -- the loop body ----------------------------------------------------------------------------
+
+    def step(self, hint: list[int] | None = None, hint_rows: int = 0, entropy_boost: float = 0.0) -> BatchStats:
+        """One batch: sample, execute and score, learn."""
+        t0 = time.perf_counter()
+        tc = self.config.train
+        B = tc.batch_size
+
+        # 1. sample under the syntax masks
+        batch = sample_batch(
+            self.policy if self.learning else None, self.grammar, B, self.max_len, self.generator,
+            temperature=tc.temperature, prefix=hint, prefix_rows=hint_rows if hint else 0,
+        )  # fmt: skip
+        codes = [self.tok.decode(row) for row in batch.tokens.tolist()]
+
+        # 2. execute and score only programs never seen before
+        outcomes = self._evaluate(codes)
+        scores = np.array([o.score for o in outcomes], dtype=np.float64)
+        rewards = scores - tc.length_penalty * batch.lengths
+
+        # 3. bookkeeping: counters, best, solution, priority queue, token analytics
+        solved_now = self._record(batch, codes, outcomes, rewards)
+
+        # 4. learn
+        loss = entropy = grad_norm = 0.0
+        if self.learning:
+            loss, entropy, grad_norm = self._update(batch, rewards, entropy_boost)
+            self._plateau_schedule(float(scores.max()))
+        self.batches += 1
+        return BatchStats(
+            batch=self.batches, attempts=self.attempts, size=B,
+            new_programs=self._last_new, duplicates=B - self._last_new,
+            score_mean=float(scores.mean()), score_max=float(scores.max()),
+            successes=int(sum(o.success for o in outcomes)),
+            loss=loss, entropy=entropy, grad_norm=grad_norm, lr=self.lr,
+            seconds=time.perf_counter() - t0, sample_code=codes[0], sample=outcomes[0],
+            sample_tokens=batch.first_probs, solved_now=solved_now, hint_rows=int(batch.forced.any(1).sum()),
+        )  # fmt: skip
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _evaluate(self, codes: list[str]) -> list[Outcome]:
+        use_cache = self.config.train.cache
+        fresh: list[str] = []
+        seen: set[str] = set()
+        for c in codes:
+            if c not in self.cache and c not in seen:
+                fresh.append(c)
+                seen.add(c)
+        if fresh:
+            if len(self.cache) + len(fresh) > CACHE_LIMIT:
+                self.cache.clear()
+            results = self.scorer.score_many(fresh, self.run_many)
+            for c, r in zip(fresh, results, strict=True):
+                self.cache[c] = Outcome(
+                    score=float(r.score), success=bool(r.success), status=r.status,
+                    error_type=_error_type(r), components=tuple(r.components.items()),
+                    stdout=r.stdout[:200], reasons=tuple(r.reasons[:4]),
+                )  # fmt: skip
+        self._last_new = len(fresh)
+        self.unique_programs += len(fresh)
+        out = [self.cache[c] for c in codes]
+        if not use_cache:  # without the cache, count duplicates as if they ran again
+            self._last_new = len(codes)
+        return out
+
+    def _record(self, batch: Batch, codes: list[str], outcomes: list[Outcome], rewards: np.ndarray) -> bool:
+        B = len(codes)
+        self.duplicates += B - self._last_new
+        solved_now = False
+        for i, (code, o) in enumerate(zip(codes, outcomes, strict=True)):
+            if o.status not in ("ok",):
+                self.errors_by_type[o.error_type] = self.errors_by_type.get(o.error_type, 0) + 1
+            if o.score > self.best_score or (o.success and self.solution is None):
+                self.best_score, self.best_code = o.score, code
+            if o.success:
+                self.successes += 1
+                if self.solution is None:
+                    self.solution = code
+                    self.attempts_to_solve = self.attempts + i + 1
+                    solved_now = True
+        self.attempts += B
+        # priority queue of the best unique programs (by reward)
+        K = self.config.train.pqt_k
+        for i in np.argsort(-rewards)[: K * 2].tolist():
+            code = codes[i]
+            if code in self.pq_codes:
+                continue
+            item = (float(rewards[i]), code, tuple(batch.tokens[i, : batch.lengths[i]].tolist()))
+            if len(self.pq) < K:
+                heapq.heappush(self.pq, item)
+                self.pq_codes.add(code)
+            elif item[0] > self.pq[0][0]:
+                old = heapq.heapreplace(self.pq, item)
+                self.pq_codes.discard(old[1])
+                self.pq_codes.add(code)
+        # token analytics: counts and adjacent pairs (PAD excluded)
+        toks = batch.tokens
+        V = len(self.tok)
+        live = toks != self.tok.pad
+        self.token_counts += np.bincount(toks[live], minlength=V)
+        pairs = toks[:, :-1] * V + toks[:, 1:]
+        both = live[:, :-1] & live[:, 1:]
+        self.pair_counts += np.bincount(pairs[both], minlength=V * V)
+        return solved_now
+
+    def _update(self, batch: Batch, rewards: np.ndarray, entropy_boost: float) -> tuple[float, float, float]:
+        tc = self.config.train
+        B, T = batch.tokens.shape
+        steps = np.arange(T)[None, :]
+        valid = (steps < batch.lengths[:, None]) & ~batch.forced
+
+        # advantages: risk-seeking (top quantile vs its quantile) or EMA baseline
+        r_mean = float(rewards.mean())
+        self.baseline = tc.baseline_decay * self.baseline + (1 - tc.baseline_decay) * r_mean
+        self.reward_var = tc.baseline_decay * self.reward_var + (1 - tc.baseline_decay) * float(rewards.var())
+        if tc.risk_seeking:
+            q = float(np.quantile(rewards, 1 - tc.risk_epsilon))
+            keep = rewards >= q
+            adv = rewards - q
+        else:
+            keep = np.ones(B, dtype=bool)
+            adv = rewards - self.baseline
+        if tc.normalise_rewards:
+            adv = adv / (np.sqrt(self.reward_var) + 1e-6)
+
+        # one forward pass over the batch and the priority queue, under the stored masks
+        tokens = torch.from_numpy(batch.tokens)
+        masks = torch.from_numpy(batch.masks)
+        valid_t = torch.from_numpy(valid)
+        pq_items = self.pq if tc.pqt and self.pq else []
+        if pq_items:
+            T_all = max(T, max(len(it[2]) for it in pq_items))
+            if T_all > T:
+                tokens, masks, valid_t = _pad(tokens, masks, valid_t, T_all, self.tok.pad)
+            pq_tok, pq_mask, pq_valid = self._pq_tensors(pq_items, T_all)
+            tokens = torch.cat([tokens, pq_tok])
+            masks = torch.cat([masks, pq_mask])
+            valid_t = torch.cat([valid_t, pq_valid])
+        logp, ent = sequence_logprobs(self.policy, tokens, masks, valid_t, self.tok.sos, tc.temperature)
+
+        adv_t = torch.from_numpy(adv[keep]).float()
+        pg_loss = -(adv_t * logp[:B][torch.from_numpy(keep)]).mean() if keep.any() else torch.zeros(())
+        entropy = ent[:B].mean()
+        loss = pg_loss - (tc.entropy_weight + entropy_boost) * entropy
+        if pq_items:
+            loss = loss - tc.pqt_weight * logp[B:].mean()
+
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(self.policy.parameters(), tc.grad_clip))
+        self.optimizer.step()
+        return float(loss), float(entropy), grad_norm
+
+    def _pq_tensors(self, items, T: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Tokens, masks and valid steps of the queued programs, replayed through the grammar."""
+        cache = getattr(self, "_pq_cache", None)
+        if cache is None:
+            cache = self._pq_cache = {}
+        V = self.grammar.vocab_size
+        n = len(items)
+        tok = np.full((n, T), self.tok.pad, dtype=np.int64)
+        mask = np.zeros((n, T, V), dtype=bool)
+        valid = np.zeros((n, T), dtype=bool)
+        for j, (_, code, seq) in enumerate(items):
+            m = cache.get(code)
+            if m is None:
+                states, ok = self.grammar.trace(list(seq), self.max_len)
+                rem = np.arange(self.max_len, self.max_len - len(seq), -1)
+                m = self.grammar.mask(np.array(states), rem) if ok else None
+                if len(cache) > 1000:
+                    cache.clear()
+                cache[code] = m
+            if m is None:
+                continue
+            L = len(seq)
+            tok[j, :L] = seq
+            mask[j, :L] = m
+            mask[j, L:, self.tok.pad] = True
+            valid[j, :L] = True
+        return torch.from_numpy(tok), torch.from_numpy(mask), torch.from_numpy(valid)
+
+    def _plateau_schedule(self, batch_best: float) -> None:
+        tc = self.config.train
+        if not tc.lr_plateau:
+            return
+        if batch_best > self.best_reward_seen + 1e-9:
+            self.best_reward_seen = batch_best
+            self.plateau_batches = 0
+            return
+        self.plateau_batches += 1
+        if self.plateau_batches >= tc.lr_plateau_patience and self.lr > tc.lr_min:
+            self.lr = max(tc.lr_min, self.lr * 0.5)
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.lr
+            self.plateau_batches = 0
+
+    # -- weights ----------------------------------------------------------------------------------
+
+    def reinitialise(self, method: str | None = None) -> None:
+        """Fresh weights and optimiser (the TUI's `r`); search history and counters are kept."""
+        self.init_method = method or self.init_method
+        self.policy.init_weights(self.init_method, self.generator)
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.config.train.lr)
+        self.lr = self.config.train.lr
+        self.baseline, self.reward_var = 0.0, 1.0
+
+    # -- persistence ------------------------------------------------------------------------------
+
+    def meta(self) -> dict:
+        return {"vocab": list(self.tok.tokens), "model": self.policy.shape(), "task": self.task.name}
+
+    def state_dict(self) -> dict:
+        return {
+            "meta": self.meta(),
+            "policy": self.policy.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "lr": self.lr,
+            "init_method": self.init_method,
+            "baseline": self.baseline,
+            "reward_var": self.reward_var,
+            "best_reward_seen": self.best_reward_seen,
+            "plateau_batches": self.plateau_batches,
+            "pq": list(self.pq),
+            "generator": self.generator.get_state(),
+            "counters": {
+                "batches": self.batches,
+                "total_attempts": self.prior_attempts + self.attempts,
+                "unique_programs": self.unique_programs,
+                "duplicates": self.duplicates,
+                "successes": self.successes,
+                "errors_by_type": dict(self.errors_by_type),
+                "best_score": self.best_score,
+                "best_code": self.best_code,
+                "solution": self.solution,
+            },
+            "token_counts": self.token_counts.copy(),
+            "cache_size": len(self.cache),
+            "config": self.config.to_dict(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.policy.load_state_dict(state["policy"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.lr = float(state["lr"])
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr
+        self.init_method = state.get("init_method", self.init_method)
+        self.baseline = float(state["baseline"])
+        self.reward_var = float(state["reward_var"])
+        self.best_reward_seen = float(state.get("best_reward_seen", -1.0))
+        self.plateau_batches = int(state.get("plateau_batches", 0))
+        self.pq = [tuple(x) for x in state.get("pq", [])]
+        heapq.heapify(self.pq)
+        self.pq_codes = {x[1] for x in self.pq}
+        self.generator.set_state(state["generator"])
+        c = state["counters"]
+        self.prior_attempts = int(c["total_attempts"])
+        self.best_score = float(c["best_score"])
+        self.best_code = c["best_code"]
+        self.solution = c["solution"]
+        counts = state.get("token_counts")
+        if counts is not None and len(counts) == len(self.token_counts):
+            self.token_counts = np.asarray(counts, dtype=np.int64).copy()
+
+    @property
+    def total_attempts(self) -> int:
+        return self.prior_attempts + self.attempts
+
+
+def _pad(tokens, masks, valid, T: int, pad: int):
+    """Extend (N, t) batch tensors to T steps of padding."""
+    n, t = tokens.shape
+    extra = T - t
+    tokens = torch.cat([tokens, torch.full((n, extra), pad, dtype=tokens.dtype)], 1)
+    pad_mask = torch.zeros((n, extra, masks.shape[2]), dtype=torch.bool)
+    pad_mask[:, :, pad] = True
+    masks = torch.cat([masks, pad_mask], 1)
+    valid = torch.cat([valid, torch.zeros((n, extra), dtype=torch.bool)], 1)
+    return tokens, masks, valid
+
+
+def _error_type(result) -> str:
+    err = getattr(result, "error", "") or ""
+    if err:
+        return err.split(":", 1)[0].strip() or result.status
+    return result.status if result.status != "ok" else ""
