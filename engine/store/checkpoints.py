@@ -16,13 +16,14 @@ import io
 import logging
 import os
 import re
+import shutil
 import struct
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from engine.store.atomic import fsync_dir, move_aside, write_temp
+from engine.store.atomic import fsync_dir, move_aside, temp_path_for, write_temp
 
 log = logging.getLogger("altlas.store")
 
@@ -252,7 +253,14 @@ class Checkpoints:
                     log.info(msg)
                     self.notices.append(msg)
             return
-        os.replace(latest, prev)
+        # prev becomes a second name for the current file, so <task>.pt exists at every instant
+        # (a kill between the two renames leaves two good files, not a missing latest)
+        link = temp_path_for(prev)
+        try:
+            os.link(latest, link)
+        except OSError:  # filesystem without hard links
+            shutil.copyfile(latest, link)
+        os.replace(link, prev)
 
     def load(self, task: str, expect: dict[str, Any] | None = None) -> dict[str, Any] | None:
         """The newest complete checkpoint's state, or None. Raises CheckpointMismatch."""
