@@ -1,0 +1,1230 @@
+"""The reward: one function, one breakdown, shown to users and trained on.
+
+Score of a program for a task (weights in `ScoreWeights`)::
+
+    0.10  parses
+    0.30  x share of the task's constraints really met (see below)
+    0.10  runs without error
+    0.10  prints something
+    0.30  x output similarity (difflib ratio; numeric closeness when both are numbers)
+    0.05  x structural similarity to the closest valid pattern (bag of AST node kinds)
+
+A non-success is capped at 0.9; a success scores exactly 1.0. `components` holds each part's
+contribution and, so that the breakdown always adds up to the score, a negative `cap` entry when
+the cap applied or a `success` entry with the remainder up to 1.0.
+
+Success = the output equals the expected output under the task's case/whitespace rules
+(`normalise_output`) AND every constraint is really met AND the answer is not hard-coded AND
+the program ran without error.
+
+Decisions, each aimed at a hack the earlier prototype's learner found:
+
+Constraints are checked on the AST, never on text.
+  * number n: an int/float constant equal to n (`55` is not 5, `True` is not 1, `5.0` is 5).
+  * operator: a real BinOp/AugAssign (arithmetic; `+` also covers string concatenation),
+    Compare, BoolOp or UnaryOp node with that operator. `-` is binary subtraction only.
+  * string s: a str constant *equal* to s, case-sensitively ('hello world' is not 'hello').
+  * keyword: a real construct (`for` -> For or comprehension, `in` -> For, comprehension or an
+    `in` test, `if` -> If/IfExp, `def` -> FunctionDef, `return` -> Return with a value, ...;
+    see `engine.tasks.KEYWORD_CHECKS`); other identifiers (`print`, `range`) as used names.
+  Comments and string contents count for nothing.
+
+A construct only counts if it can affect the output (static dataflow, every program):
+  Output comes from `print` calls (also inside called functions). A statement is live if it
+  prints, or assigns/mutates a name whose value reaches a print, or is a compound statement
+  containing a live statement; a function is live only if it is called where its result or
+  its printing matters. Expressions skipped by constant short-circuits (`8 or 5+3`,
+  `0 and x`, `a if True else b`) are dead. Vacuous constructs do not count: a `def` never called
+  (or whose call's result is thrown away and which does not print), `return` without a value or
+  returning None, `if`/`for`/`while` whose body is only pass/break/continue or contains nothing
+  live, `if` with a constant test (`if True:`), a loop over an empty literal iterable
+  (`range(0)`, `range(5, 1)`, `[]`, `''`), `while` with a falsy constant test.
+
+Ablation confirms it (only for success candidates: right output, static checks passed): each
+  constraint's construct is perturbed and the variants are run (one extra `run_many` call for
+  the whole batch). A constraint whose variants never change the program's behaviour is not
+  met ("number 5 does not affect the output").
+  * numbers/strings: every occurrence of the value is replaced consistently by several other
+    values (n+1, n-1, -(n+1), 3n+7; s+'~', ''); only a variant that runs and prints something
+    different counts, so `0*(1/5)`-style division errors prove nothing. Consistent replacement
+    defeats `4+4+5-5`. Exception: a value the task's own valid patterns also leave inert
+    (list_operations' `1` in `[1, 2, 3, 4, 5]`) is accepted.
+  * operators: the op swapped (`+` -> `-`, `>` -> `<=`, and <-> or), the BinOp replaced by each
+    operand, an AugAssign removed; keywords: loop body removed and loop shortened by one
+    element, `while` removed, `if` test negated, function body replaced by `return None`,
+    returned value replaced by None. For these a variant that now fails also counts as a change.
+  Known limit: an expression built to be constant on all tested values of n (e.g. `(n > 100)`)
+  fools the number check; such programs still need the right output and every other constraint.
+
+Hard-coded answers are never a success and get no output-similarity credit (so `print(8)` scores
+below an honest wrong attempt like `print(5-3)`): a literal anywhere in the program, live or dead,
+equal to the expected output, compared as text under the task's rules (`'8'`, `' 8 '`,
+`'hello' 'world'` which Python joins, an f-string of constants) or as a number (`8`, `8.0`,
+`'8.0'`, `-8`). Exempt: literals the task's own valid patterns contain too (`'Greater'` in
+conditional_check). Multi-line expected outputs are only checked as a whole.
+
+`TaskScorer.score_many` calls `run_many` at most twice (all programs once, then all ablation
+variants once) and caches both analyses and ablation verdicts by program text.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from engine.tasks import (
+    AUG_OPERATORS,
+    BINARY_OPERATORS,
+    BOOL_OPERATORS,
+    COMPARE_OPERATORS,
+    UNARY_OPERATORS,
+    Task,
+    is_number,
+    keyword_matches,
+    normalise_output,
+    number_matches,
+    operator_matches,
+    run_trusted,
+    string_matches,
+)
+
+__all__ = [
+    "Analysis",
+    "ScoreResult",
+    "ScoreWeights",
+    "TaskScorer",
+    "normalise_output",
+    "output_similarity",
+    "score_program",
+]
+
+
+class ExecLike(Protocol):
+    """What `run_many` returns per program (the sandbox's ExecResult)."""
+
+    status: str
+    stdout: str
+    error: str
+
+
+RunMany = Callable[[list[str]], Sequence[ExecLike]]
+
+
+@dataclass(frozen=True)
+class ScoreWeights:
+    """Weights of the reward's parts."""
+
+    parses: float = 0.1  # the program parses
+    constraints: float = 0.3  # times the share of constraints really met
+    runs: float = 0.1  # ran without error or timeout
+    prints: float = 0.1  # printed something
+    output: float = 0.3  # times output similarity to the expected output
+    structure: float = 0.05  # times AST similarity to the closest valid pattern
+    max_partial: float = 0.9  # cap for anything short of a success
+    hardcoded_output: float = 0.0  # share of output credit a hard-coded answer keeps
+
+
+@dataclass
+class ScoreResult:
+    """A program's score with its breakdown."""
+
+    task: str
+    score: float
+    success: bool
+    components: dict[str, float]
+    reasons: list[str]
+    stdout: str
+    status: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The `score --json` object of CONTRACT.md."""
+        return {
+            "task": self.task,
+            "score": self.score,
+            "success": self.success,
+            "components": dict(self.components),
+            "reasons": list(self.reasons),
+            "stdout": self.stdout,
+            "status": self.status,
+        }
+
+
+@dataclass
+class Analysis:
+    """Static facts about one program (cached by text)."""
+
+    parses: bool
+    syntax_error: str = ""
+    met: tuple[bool, ...] = ()  # per constraint (task order: operators, numbers, strings, keywords)
+    reasons: tuple[str, ...] = ()  # why constraints are not met
+    hardcoded: str | None = None  # the offending literal, if any
+    structure: float = 0.0
+
+    @property
+    def constraints_share(self) -> float:
+        return sum(self.met) / len(self.met) if self.met else 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# Constraints as a flat list
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Constraint:
+    kind: str  # operator | number | string | keyword
+    value: Any
+    label: str
+    types: tuple[type, ...] | None  # node classes that may satisfy it (None: any)
+
+    def matches(self, node: ast.AST) -> bool:
+        if self.kind == "operator":
+            return operator_matches(self.value, node)
+        if self.kind == "number":
+            return number_matches(self.value, node)
+        if self.kind == "string":
+            return string_matches(self.value, node)
+        return keyword_matches(self.value, node)
+
+
+_KEYWORD_TYPES: dict[str, tuple[type, ...]] = {
+    "for": (ast.For, ast.comprehension),
+    "in": (ast.For, ast.comprehension, ast.Compare),
+    "if": (ast.If, ast.IfExp, ast.comprehension),
+    "else": (ast.If, ast.IfExp, ast.For, ast.While, ast.Try),
+    "elif": (ast.If,),
+    "while": (ast.While,),
+    "def": (ast.FunctionDef, ast.AsyncFunctionDef),
+    "return": (ast.Return,),
+    "lambda": (ast.Lambda,),
+    "and": (ast.BoolOp,),
+    "or": (ast.BoolOp,),
+    "not": (ast.UnaryOp, ast.Compare),
+    "is": (ast.Compare,),
+    "break": (ast.Break,),
+    "continue": (ast.Continue,),
+    "pass": (ast.Pass,),
+    "True": (ast.Constant,),
+    "False": (ast.Constant,),
+    "None": (ast.Constant,),
+}
+
+
+def _operator_types(op: str) -> tuple[type, ...]:
+    if op in BINARY_OPERATORS:
+        return (ast.BinOp, ast.AugAssign)
+    if op in AUG_OPERATORS:
+        return (ast.AugAssign,)
+    if op in COMPARE_OPERATORS:
+        return (ast.Compare,)
+    if op in BOOL_OPERATORS:
+        return (ast.BoolOp,)
+    if op in UNARY_OPERATORS:
+        return (ast.UnaryOp,)
+    return ()
+
+
+def _constraints(task: Task) -> list[_Constraint]:
+    out = [
+        _Constraint("operator", op, f"operator {op!r}", _operator_types(op))
+        for op in task.required_operators
+    ]
+    out += [
+        _Constraint("number", n, f"number {n!r}", (ast.Constant,)) for n in task.required_numbers
+    ]
+    out += [
+        _Constraint("string", s, f"string {s!r}", (ast.Constant,)) for s in task.required_strings
+    ]
+    for kw in task.required_keywords:
+        types = _KEYWORD_TYPES.get(kw)
+        if types is None and kw.isidentifier() and not _is_python_keyword(kw):
+            types = (ast.Name, ast.Attribute)
+        out.append(_Constraint("keyword", kw, f"keyword {kw!r}", types))
+    return out
+
+
+def _is_python_keyword(word: str) -> bool:
+    import keyword
+
+    return keyword.iskeyword(word)
+
+
+# --------------------------------------------------------------------------------------------
+# Output comparison
+# --------------------------------------------------------------------------------------------
+
+
+def _as_number(text: str) -> float | None:
+    if not text or len(text) > 40:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def output_similarity(got: str, expected: str) -> float:
+    """Similarity in [0, 1] of two normalised outputs.
+
+    Equal: 1. Both numbers: 0.8 x closeness (1 / (1 + relative distance)) + 0.2 x text ratio, so
+    `8.0` for `8` is close but below an exact match. Otherwise difflib's ratio (output truncated
+    to keep it cheap).
+    """
+    if got == expected:
+        return 1.0
+    if not got or not expected:
+        return 0.0
+    limit = 4 * len(expected) + 64
+    got = got[:limit]
+    ratio = difflib.SequenceMatcher(None, got, expected, autojunk=False).ratio()
+    a, b = _as_number(got), _as_number(expected)
+    if a is not None and b is not None:
+        closeness = 1.0 / (1.0 + abs(a - b) / max(1.0, abs(b)))
+        return min(0.99, 0.8 * closeness + 0.2 * ratio)
+    return min(0.99, ratio)
+
+
+# --------------------------------------------------------------------------------------------
+# Static analysis
+# --------------------------------------------------------------------------------------------
+
+_JUNK_BODY = (ast.Pass, ast.Break, ast.Continue)
+_LOOPS = (ast.For, ast.AsyncFor, ast.While)
+_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _is_output_call(node: ast.Call) -> bool:
+    """`print(...)` or `sys.stdout.write(...)` / `.writelines(...)`."""
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id == "print"
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr in ("write", "writelines")
+        and isinstance(func.value, ast.Attribute)
+        and func.value.attr == "stdout"
+    )
+
+
+def _only_junk(body: list[ast.stmt]) -> bool:
+    return all(
+        isinstance(s, _JUNK_BODY) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+        for s in body
+    )
+
+
+def _target_names(target: ast.AST, out: list[str]) -> None:
+    """Names a target defines or mutates (`a`, `a[i]`, `a.x`, `a, b`)."""
+    while isinstance(target, (ast.Subscript, ast.Attribute, ast.Starred)):
+        target = target.value
+    if isinstance(target, ast.Name):
+        out.append(target.id)
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for elt in target.elts:
+            _target_names(elt, out)
+
+
+def _empty_iterable(node: ast.expr) -> bool:
+    """A literal iterable that is certainly empty: [], (), {}, '', range(0), range(5, 1)."""
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return not node.elts
+    if isinstance(node, ast.Dict):
+        return not node.keys
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, (str, bytes)) and not node.value
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "range"
+        and not node.keywords
+        and 1 <= len(node.args) <= 3
+    ):
+        args = []
+        for a in node.args:
+            v = _const_int(a)
+            if v is None:
+                return False
+            args.append(v)
+        if len(args) == 3 and args[2] == 0:
+            return False
+        try:
+            return len(range(*args)) == 0
+        except (TypeError, ValueError, OverflowError):
+            return False
+    return False
+
+
+def _const_int(node: ast.expr) -> int | None:
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, int)
+        and not isinstance(node.value, bool)
+    ):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = _const_int(node.operand)
+        return None if inner is None else -inner
+    return None
+
+
+def _truthiness(node: ast.expr) -> bool | None:
+    if isinstance(node, ast.Constant):
+        try:
+            return bool(node.value)
+        except Exception:  # noqa: BLE001
+            return None
+    return None
+
+
+def _literal_text(node: ast.AST) -> tuple[str, float | None] | None:
+    """(text, number) of a literal node, or None if not a literal."""
+    if isinstance(node, ast.Constant):
+        v = node.value
+        if isinstance(v, str):
+            return v, _as_number(v.strip())
+        if isinstance(v, bool) or v is None:
+            return str(v), None
+        if isinstance(v, (int, float)):
+            return str(v), float(v) if math.isfinite(v) else None
+        if isinstance(v, complex):
+            return str(v), None
+        return None
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        if isinstance(node.operand, ast.Constant) and is_number(node.operand.value):
+            v = -node.operand.value
+            return str(v), float(v) if math.isfinite(v) else None
+        return None
+    if isinstance(node, ast.JoinedStr):
+        parts = []
+        for part in node.values:
+            if isinstance(part, ast.Constant):
+                parts.append(str(part.value))
+            elif (
+                isinstance(part, ast.FormattedValue)
+                and isinstance(part.value, ast.Constant)
+                and part.format_spec is None
+                and part.conversion == -1
+            ):
+                parts.append(str(part.value.value))
+            else:
+                return None
+        text = "".join(parts)
+        return text, _as_number(text.strip())
+    return None
+
+
+_SKIP_FIELDS = frozenset({"ctx", "type_comment", "type_ignores"})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(cls: type) -> tuple[str, ...]:
+    fields = _CHILD_FIELDS.get(cls)
+    if fields is None:
+        fields = tuple(f for f in cls._fields if f not in _SKIP_FIELDS)  # type: ignore[attr-defined]
+        _CHILD_FIELDS[cls] = fields
+    return fields
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """Child nodes (without expression contexts), faster than `ast.iter_child_nodes`."""
+    out: list[ast.AST] = []
+    for name in _child_fields(type(node)):
+        value = getattr(node, name, None)
+        if value.__class__ is list:
+            out.extend(c for c in value if isinstance(c, ast.AST))
+        elif isinstance(value, ast.AST):
+            out.append(value)
+    return out
+
+
+class _Facts:
+    """One walk over the tree: statements, functions, constraint candidates, literals."""
+
+    __slots__ = (
+        "stmts",
+        "stmt_parent",
+        "owner",
+        "defs",
+        "printing",
+        "candidates",
+        "kinds",
+        "literals",
+    )
+
+    def __init__(self, tree: ast.Module, constraints: list[_Constraint], dispatch: dict) -> None:
+        self.stmts: list[ast.stmt] = []
+        self.stmt_parent: dict[int, ast.stmt | None] = {}
+        self.owner: dict[int, str | None] = {}
+        self.defs: dict[str, ast.AST] = {}
+        self.printing: set[str] = set()
+        self.candidates: list[list[ast.AST]] = [[] for _ in constraints]
+        self.kinds: dict[type, int] = {}
+        kinds = self.kinds
+        self.literals: list[ast.AST] = []
+        generic = [i for i, c in enumerate(constraints) if c.types is None]
+        stack: list[tuple[ast.AST, str | None, ast.stmt | None]] = [(tree, None, None)]
+        while stack:
+            node, owner, parent = stack.pop()
+            cls = type(node)
+            kinds[cls] = kinds.get(cls, 0) + 1
+            child_owner, child_parent = owner, parent
+            if isinstance(node, ast.stmt):
+                self.stmts.append(node)
+                self.stmt_parent[id(node)] = parent
+                self.owner[id(node)] = owner
+                child_parent = node
+                if cls in _FUNCS:
+                    self.defs[node.name] = node  # type: ignore[attr-defined]
+                    child_owner = node.name  # type: ignore[attr-defined]
+                elif (cls is ast.Global or cls is ast.Nonlocal) and owner is not None:
+                    self.printing.add(owner)  # writes outer names: run for its effect
+            elif cls is ast.Constant or cls is ast.JoinedStr or cls is ast.UnaryOp:
+                self.literals.append(node)
+            elif cls is ast.Call:
+                if owner is not None and _is_output_call(node):  # type: ignore[arg-type]
+                    self.printing.add(owner)
+            for i in dispatch.get(cls, ()):
+                if constraints[i].matches(node):
+                    self.candidates[i].append(node)
+            for i in generic:
+                if constraints[i].matches(node):
+                    self.candidates[i].append(node)
+            if cls is ast.JoinedStr:
+                # Its constant parts are not separate literals; its {expressions} are code.
+                for part in node.values:  # type: ignore[attr-defined]
+                    if type(part) is ast.FormattedValue:
+                        stack.append((part, child_owner, child_parent))
+                continue
+            for child in _children(node):
+                stack.append((child, child_owner, child_parent))
+        self.stmts.reverse()  # source order (the stack reversed it)
+        # A function that calls a printing function prints too (one level is enough here).
+        for name, fn in self.defs.items():
+            if name in self.printing:
+                continue
+            for n in ast.walk(fn):
+                if (
+                    isinstance(n, ast.Call)
+                    and isinstance(n.func, ast.Name)
+                    and n.func.id in self.printing
+                ):
+                    self.printing.add(name)
+                    break
+
+
+class _Liveness:
+    """Which statements and expression nodes can affect the output (flow-insensitive)."""
+
+    def __init__(self, facts: _Facts) -> None:
+        self.f = facts
+        self.names: set[str] = set()
+        self.value_funcs: set[str] = set()  # functions whose return value reaches output
+        self.exec_funcs: set[str] = set()  # functions run for their printing
+        self.stmts: set[int] = set()
+        self.nodes: set[int] = set()
+        self._solve()
+
+    def func_live(self, name: str) -> bool:
+        return name in self.value_funcs or name in self.exec_funcs
+
+    def _solve(self) -> None:
+        f = self.f
+        changed = True
+        while changed:
+            changed = False
+            for s in f.stmts:
+                if id(s) in self.stmts:
+                    continue
+                owner = f.owner[id(s)]
+                if owner is not None and not self.func_live(owner):
+                    continue
+                if self._stmt_live(s, owner):
+                    self._mark(s)
+                    changed = True
+
+    def _stmt_live(self, s: ast.stmt, owner: str | None) -> bool:
+        cls = type(s)
+        if cls is ast.Expr:
+            return self._has_effect(s.value)  # type: ignore[attr-defined]
+        if cls is ast.Assign or cls is ast.AugAssign or cls is ast.AnnAssign:
+            targets = s.targets if cls is ast.Assign else [s.target]  # type: ignore[attr-defined]
+            names: list[str] = []
+            for t in targets:
+                _target_names(t, names)
+            return any(n in self.names for n in names)
+        if cls is ast.Return:
+            return owner is not None and owner in self.value_funcs
+        if cls is ast.For or cls is ast.AsyncFor:
+            names = []
+            _target_names(s.target, names)  # type: ignore[attr-defined]
+            return any(n in self.names for n in names)
+        if cls is ast.ClassDef:
+            return s.name in self.names  # type: ignore[attr-defined]
+        if cls is ast.Import or cls is ast.ImportFrom:
+            return any((a.asname or a.name).split(".")[0] in self.names for a in s.names)  # type: ignore[attr-defined]
+        if cls is ast.Delete:
+            names = []
+            for t in s.targets:  # type: ignore[attr-defined]
+                _target_names(t, names)
+            return any(n in self.names for n in names)
+        return False
+
+    def _has_effect(self, expr: ast.expr) -> bool:
+        """An expression statement matters if it (possibly) prints or mutates a live name."""
+        for n in self._live_walk(expr, record=False):
+            if isinstance(n, ast.Call):
+                func = n.func
+                if isinstance(func, ast.Name) and (
+                    func.id == "print" or func.id in self.f.printing
+                ):
+                    return True
+                if isinstance(func, ast.Attribute):
+                    base: ast.AST = func.value
+                    while isinstance(base, (ast.Attribute, ast.Subscript)):
+                        base = base.value
+                    if isinstance(base, ast.Name) and base.id in self.names:
+                        return True
+        return False
+
+    def _mark(self, s: ast.stmt) -> None:
+        """Mark `s` live with its enclosing compound statements, and record what they use."""
+        node: ast.stmt | None = s
+        while node is not None and id(node) not in self.stmts:
+            self.stmts.add(id(node))
+            self._uses(node)
+            if type(node) in _FUNCS:
+                break
+            node = self.f.stmt_parent.get(id(node))
+            if node is not None and type(node) in _FUNCS:
+                break
+
+    def _uses(self, s: ast.stmt) -> None:
+        cls = type(s)
+        exprs: list[ast.AST] = []
+        if cls is ast.Expr:
+            value = s.value  # type: ignore[attr-defined]
+            if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
+                # The statement's own call result is discarded: a user function called here
+                # runs for its printing, not for its value.
+                name = value.func.id
+                if name in self.f.defs:
+                    self.exec_funcs.add(name)
+                self.nodes.add(id(value))
+                self.nodes.add(id(value.func))
+                exprs.extend(value.args)
+                exprs.extend(k.value for k in value.keywords)
+            else:
+                exprs.append(value)
+        elif cls is ast.Assign:
+            exprs.append(s.value)  # type: ignore[attr-defined]
+            for t in s.targets:  # type: ignore[attr-defined]
+                exprs.extend(self._target_uses(t))
+        elif cls is ast.AugAssign or cls is ast.AnnAssign:
+            if s.value is not None:  # type: ignore[attr-defined]
+                exprs.append(s.value)  # type: ignore[attr-defined]
+            exprs.append(s.target)  # type: ignore[attr-defined]
+        elif cls is ast.Return:
+            if s.value is not None:  # type: ignore[attr-defined]
+                exprs.append(s.value)  # type: ignore[attr-defined]
+        elif cls is ast.For or cls is ast.AsyncFor:
+            exprs.append(s.iter)  # type: ignore[attr-defined]
+        elif cls is ast.While or cls is ast.If:
+            exprs.append(s.test)  # type: ignore[attr-defined]
+        elif cls is ast.With or cls is ast.AsyncWith:
+            exprs.extend(item.context_expr for item in s.items)  # type: ignore[attr-defined]
+        for e in exprs:
+            for _ in self._live_walk(e, record=True):
+                pass
+
+    @staticmethod
+    def _target_uses(t: ast.AST) -> list[ast.AST]:
+        out: list[ast.AST] = []
+        while isinstance(t, (ast.Subscript, ast.Attribute)):
+            if isinstance(t, ast.Subscript):
+                out.append(t.slice)
+            t = t.value
+        return out
+
+    def _live_walk(self, expr: ast.AST, record: bool):
+        """Nodes of `expr` that are evaluated in a way that can matter (skips constant
+        short-circuits and dead branches); with `record`, marks them live."""
+        stack = [expr]
+        while stack:
+            n = stack.pop()
+            if isinstance(n, ast.expr_context):
+                continue
+            if record:
+                self.nodes.add(id(n))
+                if isinstance(n, ast.Name):
+                    self.names.add(n.id)
+                elif isinstance(n, ast.Attribute):
+                    self.names.add(n.attr)  # class attributes, module globals: over-approximate
+                elif (
+                    isinstance(n, ast.Call)
+                    and isinstance(n.func, ast.Name)
+                    and n.func.id in self.f.defs
+                ):
+                    self.value_funcs.add(n.func.id)
+            yield n
+            cls = type(n)
+            if cls is ast.BoolOp:
+                stop = ast.Or if isinstance(n.op, ast.Or) else ast.And  # type: ignore[attr-defined]
+                kept = []
+                for v in n.values:  # type: ignore[attr-defined]
+                    kept.append(v)
+                    t = _truthiness(v)
+                    if t is not None and t == (stop is ast.Or):
+                        break
+                stack.extend(reversed(kept))
+                continue
+            if cls is ast.IfExp:
+                t = _truthiness(n.test)  # type: ignore[attr-defined]
+                stack.append(n.test)  # type: ignore[attr-defined]
+                if t is None:
+                    stack.extend((n.orelse, n.body))  # type: ignore[attr-defined]
+                else:
+                    stack.append(n.body if t else n.orelse)  # type: ignore[attr-defined]
+                continue
+            if cls is ast.JoinedStr:
+                stack.extend(reversed(n.values))  # type: ignore[attr-defined]
+                continue
+            stack.extend(reversed(_children(n)))
+
+
+def _node_live(node: ast.AST, live: _Liveness, facts: _Facts) -> tuple[bool, str]:
+    """(counts, why not) for one candidate construct."""
+    if isinstance(node, ast.stmt):
+        cls = type(node)
+        if cls in _FUNCS:
+            name = node.name  # type: ignore[attr-defined]
+            if not live.func_live(name):
+                return False, f"function {name!r} is never called where it affects the output"
+            if _only_junk(node.body):  # type: ignore[attr-defined]
+                return False, f"function {name!r} does nothing"
+            return True, ""
+        if cls in (ast.Break, ast.Continue, ast.Pass):
+            parent = facts.stmt_parent.get(id(node))
+            return (parent is not None and id(parent) in live.stmts), "it cannot affect the output"
+        if id(node) not in live.stmts:
+            return False, "it cannot affect the output"
+        if cls is ast.Return:
+            value = node.value  # type: ignore[attr-defined]
+            if value is None or (isinstance(value, ast.Constant) and value.value is None):
+                return False, "the return gives no value"
+            return True, ""
+        if cls in _LOOPS or cls is ast.If:
+            if _only_junk(node.body):  # type: ignore[attr-defined]
+                return False, "its body is only pass/break/continue"
+            if not any(id(b) in live.stmts for b in node.body):  # type: ignore[attr-defined]
+                if cls is ast.If and any(id(b) in live.stmts for b in node.orelse):  # type: ignore[attr-defined]
+                    pass
+                else:
+                    return False, "its body cannot affect the output"
+            if cls is ast.If and _truthiness(node.test) is not None:  # type: ignore[attr-defined]
+                return False, "its condition is a constant"
+            if cls is ast.While and _truthiness(node.test) is False:  # type: ignore[attr-defined]
+                return False, "its condition is always false"
+            if cls in (ast.For, ast.AsyncFor) and _empty_iterable(node.iter):  # type: ignore[attr-defined]
+                return False, "it loops over an empty iterable"
+        return True, ""
+    if isinstance(node, ast.comprehension):
+        if id(node.iter) not in live.nodes:
+            return False, "it cannot affect the output"
+        if _empty_iterable(node.iter):
+            return False, "it loops over an empty iterable"
+        return True, ""
+    if isinstance(node, ast.expr):
+        if id(node) not in live.nodes:
+            return False, "it cannot affect the output"
+        if isinstance(node, ast.IfExp) and _truthiness(node.test) is not None:
+            return False, "its condition is a constant"
+        return True, ""
+    return True, ""  # alias, withitem, handler: presence is all we can say
+
+
+# --------------------------------------------------------------------------------------------
+# Ablation
+# --------------------------------------------------------------------------------------------
+
+_SWAP_BIN: dict[type, type] = {
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.Add,
+    ast.Div: ast.Mult,
+    ast.FloorDiv: ast.Mult,
+    ast.Mod: ast.Add,
+    ast.Pow: ast.Mult,
+    ast.MatMult: ast.Mult,
+    ast.BitAnd: ast.BitOr,
+    ast.BitOr: ast.BitAnd,
+    ast.BitXor: ast.BitAnd,
+    ast.LShift: ast.RShift,
+    ast.RShift: ast.LShift,
+}
+_NEGATE_CMP: dict[type, type] = {
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.Lt: ast.GtE,
+    ast.LtE: ast.Gt,
+    ast.Gt: ast.LtE,
+    ast.GtE: ast.Lt,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+}
+_MAX_OCCURRENCES = 6
+
+
+def _number_values(n: int | float) -> list[int | float]:
+    values = [n + 1, n - 1, -(n + 1), 3 * n + 7]
+    return [v for i, v in enumerate(values) if v != n and v not in values[:i]]
+
+
+def _string_values(s: str) -> list[str]:
+    return [s + "~", ""] if s else ["~"]
+
+
+def _substitute(tree: ast.Module, nodes: list[ast.Constant], values: list[Any]) -> list[str]:
+    """Sources with every node in `nodes` set to each value in turn (tree restored)."""
+    out = []
+    originals = [n.value for n in nodes]
+    try:
+        for v in values:
+            for n in nodes:
+                n.value = v
+            out.append(ast.unparse(tree))
+    finally:
+        for n, o in zip(nodes, originals, strict=True):
+            n.value = o
+    return out
+
+
+class _Parents:
+    def __init__(self, tree: ast.AST) -> None:
+        self.map: dict[int, tuple[ast.AST, str, int | None]] = {}
+        for node in ast.walk(tree):
+            for name, value in ast.iter_fields(node):
+                if isinstance(value, list):
+                    for i, child in enumerate(value):
+                        if isinstance(child, ast.AST):
+                            self.map[id(child)] = (node, name, i)
+                elif isinstance(value, ast.AST):
+                    self.map[id(value)] = (node, name, None)
+
+    def replaced(self, tree: ast.Module, node: ast.AST, new: ast.AST) -> str | None:
+        where = self.map.get(id(node))
+        if where is None:
+            return None
+        parent, name, index = where
+        if index is None:
+            setattr(parent, name, new)
+            try:
+                return ast.unparse(tree)
+            finally:
+                setattr(parent, name, node)
+        seq = getattr(parent, name)
+        seq[index] = new
+        try:
+            return ast.unparse(tree)
+        finally:
+            seq[index] = node
+
+
+def _with_attr(tree: ast.Module, node: ast.AST, attr: str, value: Any) -> str:
+    old = getattr(node, attr)
+    setattr(node, attr, value)
+    try:
+        return ast.unparse(tree)
+    finally:
+        setattr(node, attr, old)
+
+
+def _shortened(iterable: ast.expr) -> ast.expr:
+    """`list(<iterable>)[1:]`: the same loop, one element less."""
+    call = ast.Call(func=ast.Name(id="list", ctx=ast.Load()), args=[iterable], keywords=[])
+    return ast.Subscript(value=call, slice=ast.Slice(lower=ast.Constant(1)), ctx=ast.Load())
+
+
+def _not(test: ast.expr) -> ast.expr:
+    return ast.UnaryOp(op=ast.Not(), operand=test)
+
+
+def _structural_variants(
+    tree: ast.Module, parents: _Parents, node: ast.AST, c: _Constraint
+) -> list[str]:
+    out: list[str | None] = []
+    if c.kind == "operator":
+        if isinstance(node, ast.BinOp):
+            out.append(_with_attr(tree, node, "op", _SWAP_BIN.get(type(node.op), ast.Sub)()))
+            out.append(parents.replaced(tree, node, node.left))
+            out.append(parents.replaced(tree, node, node.right))
+        elif isinstance(node, ast.AugAssign):
+            out.append(_with_attr(tree, node, "op", _SWAP_BIN.get(type(node.op), ast.Sub)()))
+            out.append(parents.replaced(tree, node, ast.Pass()))
+        elif isinstance(node, ast.Compare):
+            ops = [(_NEGATE_CMP[type(o)]() if type(o) in _NEGATE_CMP else o) for o in node.ops]
+            out.append(_with_attr(tree, node, "ops", ops))
+        elif isinstance(node, ast.BoolOp):
+            other = ast.And() if isinstance(node.op, ast.Or) else ast.Or()
+            out.append(_with_attr(tree, node, "op", other))
+            out.append(parents.replaced(tree, node, node.values[0]))
+            out.append(parents.replaced(tree, node, node.values[-1]))
+        elif isinstance(node, ast.UnaryOp):
+            out.append(parents.replaced(tree, node, node.operand))
+    elif c.kind == "keyword":
+        if isinstance(node, (ast.For, ast.AsyncFor)):
+            out.append(_with_attr(tree, node, "body", [ast.Pass()]))
+            out.append(_with_attr(tree, node, "iter", _shortened(node.iter)))
+        elif isinstance(node, ast.comprehension):
+            out.append(_with_attr(tree, node, "iter", _shortened(node.iter)))
+            if node.ifs:
+                out.append(_with_attr(tree, node, "ifs", [_not(node.ifs[0]), *node.ifs[1:]]))
+        elif isinstance(node, ast.While):
+            out.append(parents.replaced(tree, node, ast.Pass()))
+        elif isinstance(node, (ast.If, ast.IfExp)):
+            out.append(_with_attr(tree, node, "test", _not(node.test)))
+        elif isinstance(node, ast.Compare):
+            ops = [(_NEGATE_CMP[type(o)]() if type(o) in _NEGATE_CMP else o) for o in node.ops]
+            out.append(_with_attr(tree, node, "ops", ops))
+        elif isinstance(node, _FUNCS):
+            out.append(_with_attr(tree, node, "body", [ast.Return(value=ast.Constant(None))]))
+        elif isinstance(node, ast.Return):
+            out.append(_with_attr(tree, node, "value", ast.Constant(None)))
+        elif isinstance(node, ast.Lambda):
+            out.append(_with_attr(tree, node, "body", ast.Constant(None)))
+        elif isinstance(node, ast.BoolOp):
+            out.append(parents.replaced(tree, node, node.values[-1]))
+        elif isinstance(node, ast.UnaryOp):
+            out.append(parents.replaced(tree, node, node.operand))
+    return [s for s in out if s is not None]
+
+
+# --------------------------------------------------------------------------------------------
+# The scorer
+# --------------------------------------------------------------------------------------------
+
+
+class TaskScorer:
+    """Scores programs for one task; caches analyses and ablation verdicts by program text."""
+
+    cache_size = 50_000
+
+    def __init__(self, task: Task, weights: ScoreWeights | None = None) -> None:
+        self.task = task
+        self.weights = weights or ScoreWeights()
+        self.constraints = _constraints(task)
+        self.expected = normalise_output(task.expected_output, task)
+        self._expected_number = _as_number(self.expected)
+        dispatch: dict[type, list[int]] = {}
+        for i, c in enumerate(self.constraints):
+            for t in c.types or ():
+                dispatch.setdefault(t, []).append(i)
+        self._dispatch = {k: tuple(v) for k, v in dispatch.items()}
+        self._pattern_kinds: list[tuple[dict[type, int], int]] = []
+        self._allowed_literals: set[str] = set()
+        for src in task.valid_patterns:
+            try:
+                tree = ast.parse(src)
+            except SyntaxError:
+                continue
+            facts = _Facts(tree, [], {})
+            self._pattern_kinds.append((facts.kinds, sum(facts.kinds.values())))
+            for lit in facts.literals:
+                key = self._hardcoded_key(lit)
+                if key is not None:
+                    self._allowed_literals.add(key)
+        self._analyses: dict[str, Analysis] = {}
+        self._ablations: dict[str, tuple[int, ...]] = {}
+        self._pattern_responds: dict[int, bool] = {}
+
+    # ---- static ---------------------------------------------------------------------------
+
+    def _hardcoded_key(self, node: ast.AST) -> str | None:
+        """A key naming the literal if it equals the expected output, else None."""
+        lit = _literal_text(node)
+        if lit is None:
+            return None
+        text, number = lit
+        if normalise_output(text, self.task) == self.expected and self.expected:
+            return "s:" + self.expected
+        if (
+            number is not None
+            and self._expected_number is not None
+            and number == self._expected_number
+        ):
+            return f"n:{self._expected_number!r}"
+        return None
+
+    def analyse(self, code: str) -> Analysis:
+        """Static facts: parses, constraints really met, hard-coded literal, structure."""
+        cached = self._analyses.get(code)
+        if cached is not None:
+            return cached
+        result = self._analyse(code)
+        if len(self._analyses) >= self.cache_size:
+            self._analyses.clear()
+        self._analyses[code] = result
+        return result
+
+    def _analyse(self, code: str) -> Analysis:
+        try:
+            tree = ast.parse(code)
+        except (SyntaxError, ValueError) as exc:
+            msg = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+            return Analysis(
+                parses=False, syntax_error=msg, met=tuple(False for _ in self.constraints)
+            )
+        except (RecursionError, MemoryError):
+            return Analysis(
+                parses=False,
+                syntax_error="too deeply nested",
+                met=tuple(False for _ in self.constraints),
+            )
+        facts = _Facts(tree, self.constraints, self._dispatch)
+        live = _Liveness(facts)
+        met: list[bool] = []
+        reasons: list[str] = []
+        for c, nodes in zip(self.constraints, facts.candidates, strict=True):
+            if not nodes:
+                met.append(False)
+                reasons.append(f"missing {c.label}")
+                continue
+            why = ""
+            ok = False
+            for n in nodes:
+                ok, why = _node_live(n, live, facts)
+                if ok:
+                    break
+            met.append(ok)
+            if not ok:
+                reasons.append(f"{c.label} does not count: {why}")
+        hardcoded = None
+        for lit in facts.literals:
+            key = self._hardcoded_key(lit)
+            if key is not None and key not in self._allowed_literals:
+                hardcoded = ast.unparse(lit)
+                break
+        structure = 0.0
+        if self._pattern_kinds:
+            mine = facts.kinds
+            total_mine = sum(mine.values())
+            for pk, total_p in self._pattern_kinds:
+                inter = 0
+                for k, v in pk.items():
+                    m = mine.get(k)
+                    if m:
+                        inter += m if m < v else v
+                union = total_mine + total_p - inter
+                if union:
+                    structure = max(structure, inter / union)
+        return Analysis(
+            parses=True,
+            met=tuple(met),
+            reasons=tuple(reasons),
+            hardcoded=hardcoded,
+            structure=structure,
+        )
+
+    # ---- scoring --------------------------------------------------------------------------
+
+    def score_many(self, codes: list[str], run_many: RunMany) -> list[ScoreResult]:
+        """Score a batch: one `run_many` call for the programs, one more for ablation variants
+        of the success candidates (if any need checking)."""
+        analyses = [self.analyse(c) for c in codes]
+        to_run = list(dict.fromkeys(c for c, a in zip(codes, analyses, strict=True) if a.parses))
+        results: dict[str, ExecLike] = {}
+        if to_run:
+            for c, r in zip(to_run, run_many(to_run), strict=True):
+                results[c] = r
+        candidates = [
+            c
+            for c in to_run
+            if results[c].status == "ok"
+            and normalise_output(results[c].stdout, self.task) == self.expected
+            and all(self.analyse(c).met)
+            and self.analyse(c).hardcoded is None
+        ]
+        self._ablate([c for c in candidates if c not in self._ablations], results, run_many)
+        return [self._result(c, a, results.get(c)) for c, a in zip(codes, analyses, strict=True)]
+
+    def _result(self, code: str, a: Analysis, r: ExecLike | None) -> ScoreResult:
+        w = self.weights
+        comps: dict[str, float] = {}
+        reasons: list[str] = []
+        if not a.parses:
+            comps = dict.fromkeys(
+                ("parses", "constraints", "runs", "prints", "output", "structure"), 0.0
+            )
+            return ScoreResult(
+                self.task.name,
+                0.0,
+                False,
+                comps,
+                [f"does not parse: {a.syntax_error}"],
+                "",
+                "syntax",
+            )
+        assert r is not None
+        status = r.status
+        stdout = r.stdout or ""
+        dead = self._ablations.get(code, ())
+        met = list(a.met)
+        for i in dead:
+            if i >= 0:
+                met[i] = False
+        share = sum(met) / len(met) if met else 1.0
+        got = normalise_output(stdout, self.task)
+        similarity = output_similarity(got, self.expected)
+        comps["parses"] = w.parses
+        comps["constraints"] = w.constraints * share
+        comps["runs"] = w.runs if status == "ok" else 0.0
+        comps["prints"] = w.prints if stdout.strip() else 0.0
+        output_factor = w.hardcoded_output if a.hardcoded is not None else 1.0
+        comps["output"] = w.output * similarity * output_factor
+        comps["structure"] = w.structure * a.structure
+        if status != "ok":
+            reasons.append(_status_reason(status, r.error))
+        if not stdout.strip():
+            reasons.append("prints nothing")
+        elif got != self.expected:
+            reasons.append(f"output {_clip(got)!r} differs from expected {_clip(self.expected)!r}")
+        reasons.extend(a.reasons)
+        reasons.extend(
+            f"{self.constraints[i].label} does not affect the output"
+            if i >= 0
+            else "the program is too complex to check by ablation"
+            for i in dead
+        )
+        if a.hardcoded is not None:
+            reasons.append(
+                f"hard-coded answer: the program contains the literal {_clip(a.hardcoded)}"
+            )
+        total = sum(comps.values())
+        success = not reasons
+        if success:
+            comps["success"] = 1.0 - total
+            score = 1.0
+        else:
+            score = min(total, w.max_partial)
+            if score < total:
+                comps["cap"] = score - total
+        comps = {k: round(v, 6) for k, v in comps.items()}
+        return ScoreResult(self.task.name, round(score, 6), success, comps, reasons, stdout, status)
+
+    def _ablate(self, codes: list[str], results: dict[str, ExecLike], run_many: RunMany) -> None:
+        if not codes:
+            return
+        plan: list[tuple[str, int, bool, str]] = []  # (code, constraint, value_kind, variant)
+        broken: set[str] = set()
+        for code in codes:
+            try:
+                plan.extend(self._plan(code))
+            except (RecursionError, ValueError, TypeError, AttributeError):
+                broken.add(code)
+        variants = list(dict.fromkeys(src for _, _, _, src in plan))
+        outcome: dict[str, ExecLike] = {}
+        if variants:
+            outcome = dict(zip(variants, run_many(variants), strict=True))
+        changed: dict[tuple[str, int], bool] = {}
+        tried: set[tuple[str, int]] = set()
+        for code, i, value_kind, src in plan:
+            tried.add((code, i))
+            r = outcome[src]
+            base = normalise_output(results[code].stdout, self.task)
+            if value_kind:
+                differs = r.status == "ok" and normalise_output(r.stdout, self.task) != base
+            else:
+                differs = r.status != "ok" or normalise_output(r.stdout, self.task) != base
+            if differs:
+                changed[(code, i)] = True
+        for code in codes:
+            dead: list[int] = [-1] if code in broken else []
+            for i, c in enumerate(self.constraints):
+                if (code, i) not in tried or changed.get((code, i)):
+                    continue
+                if c.kind in ("number", "string") and not self._responds_in_patterns(i):
+                    continue  # the task's own patterns leave this value inert too
+                dead.append(i)
+            if len(self._ablations) >= self.cache_size:
+                self._ablations.clear()
+            self._ablations[code] = tuple(dead)
+
+    def _plan(self, code: str) -> list[tuple[str, int, bool, str]]:
+        """Ablation variants of one program: (code, constraint index, value kind, source)."""
+        plan = []
+        tree = ast.parse(code)
+        facts = _Facts(tree, self.constraints, self._dispatch)
+        live = _Liveness(facts)
+        parents = _Parents(tree)
+        for i, (c, nodes) in enumerate(zip(self.constraints, facts.candidates, strict=True)):
+            if c.kind in ("number", "string"):
+                values = _number_values(c.value) if c.kind == "number" else _string_values(c.value)
+                for src in _substitute(tree, nodes, values):  # type: ignore[arg-type]
+                    plan.append((code, i, True, src))
+                continue
+            counted = [n for n in nodes if _node_live(n, live, facts)[0]][:_MAX_OCCURRENCES]
+            for n in counted:
+                for src in _structural_variants(tree, parents, n, c):
+                    plan.append((code, i, False, src))
+        return plan
+
+    def _responds_in_patterns(self, i: int) -> bool:
+        """Whether some valid pattern's output changes when constraint i's value is changed."""
+        if i in self._pattern_responds:
+            return self._pattern_responds[i]
+        c = self.constraints[i]
+        values = _number_values(c.value) if c.kind == "number" else _string_values(c.value)
+        sources: list[tuple[str, str]] = []
+        for src in self.task.valid_patterns:
+            try:
+                tree = ast.parse(src)
+            except SyntaxError:
+                continue
+            nodes = [n for n in ast.walk(tree) if c.matches(n)]
+            if nodes:
+                sources.extend((src, v) for v in _substitute(tree, nodes, values))  # type: ignore[arg-type]
+        responds = not sources  # no pattern to compare with: be strict
+        if sources:
+            originals = list(dict.fromkeys(s for s, _ in sources))
+            base = {
+                s: normalise_output(r.stdout, self.task)
+                for s, r in zip(originals, run_trusted(originals), strict=True)
+            }
+            runs = run_trusted([v for _, v in sources])
+            responds = any(
+                r.status == "ok" and normalise_output(r.stdout, self.task) != base[s]
+                for (s, _), r in zip(sources, runs, strict=True)
+            )
+        self._pattern_responds[i] = responds
+        return responds
+
+
+def _status_reason(status: str, error: str) -> str:
+    if status == "timeout":
+        return "timed out"
+    if status == "killed":
+        return f"killed ({error})" if error else "killed"
+    if status == "rejected":
+        return f"rejected by the sandbox: {error}"
+    return f"failed when run: {error}" if error else "failed when run"
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def score_program(task: Task, code: str, run_many: RunMany | None = None) -> ScoreResult:
+    """Score one program (`altlas-tui score`). Without `run_many`, runs it in a fresh Sandbox."""
+    scorer = TaskScorer(task)
+    if run_many is not None:
+        return scorer.score_many([code], run_many)[0]
+    from engine.sandbox import Sandbox
+
+    with Sandbox() as sandbox:
+        return scorer.score_many([code], sandbox.run_many)[0]
