@@ -54,6 +54,14 @@ def test_metrics_are_buffered_then_written_in_bulk():
     reader.close()
 
 
+def test_same_key_twice_at_a_step_keeps_the_last_value():
+    with Store() as store:
+        run = store.runs.start_run("t", 1, "default", {})
+        store.runs.log_metrics(run, 10, {"a": 1.0, "b": 2.0})
+        store.runs.log_metrics(run, 10, {"a": 3.0})
+        assert store.runs.metrics(run) == [(10, "a", 3.0), (10, "b", 2.0)]
+
+
 def test_time_based_flush():
     db = RunDB(paths().db_file, flush_rows=10**9, flush_seconds=0.0)
     reader = RunDB(paths().db_file, read_only=True)

@@ -56,9 +56,9 @@ CREATE TABLE IF NOT EXISTS metrics (
     run_id INTEGER NOT NULL,
     step INTEGER NOT NULL,
     key_id INTEGER NOT NULL,
-    value REAL
-);
-CREATE INDEX IF NOT EXISTS metrics_run_step ON metrics (run_id, step);
+    value REAL,
+    PRIMARY KEY (run_id, step, key_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS best_programs (
     id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, step INTEGER, score REAL, code TEXT, at REAL
 );
@@ -210,7 +210,7 @@ class RunDB:
                 (str(SCHEMA_VERSION),),
             )
             conn.execute("SELECT count(*) FROM runs").fetchone()
-            conn.execute("SELECT max(rowid) FROM metrics").fetchone()
+            conn.execute("SELECT max(run_id) FROM metrics").fetchone()
             if existed and self.path.stat().st_size <= QUICK_CHECK_MAX_BYTES:
                 result = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
                 if result != ["ok"]:
@@ -373,14 +373,15 @@ class RunDB:
             new_keys: dict[str, int] = {}
             try:
                 conn.execute("BEGIN")
-                for name in {r[2] for r in rows} - self._key_ids.keys():
+                # ids in first-logged order, so metrics() lists keys the way they were logged
+                for name in dict.fromkeys(r[2] for r in rows if r[2] not in self._key_ids):
                     conn.execute("INSERT OR IGNORE INTO metric_keys (name) VALUES (?)", (name,))
                     new_keys[name] = conn.execute(
                         "SELECT id FROM metric_keys WHERE name = ?", (name,)
                     ).fetchone()[0]
                 ids = self._key_ids | new_keys
                 conn.executemany(
-                    "INSERT INTO metrics (run_id, step, key_id, value) VALUES (?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO metrics (run_id, step, key_id, value) VALUES (?, ?, ?, ?)",
                     [(r, s, ids[k], v) for r, s, k, v in rows],
                 )
                 for sql, params in other:
@@ -480,10 +481,13 @@ class RunDB:
         return self._run_dict(rows[0]) if rows else None
 
     def metrics(self, run_id: int) -> list[tuple[int, str, float]]:
-        """(step, key, value) rows of a run in logging order; NaN comes back as NaN."""
+        """(step, key, value) rows of a run by step, keys in first-logged order; NaN stays NaN.
+
+        A key logged twice at the same step keeps the last value.
+        """
         rows = self._query(
             "SELECT m.step, k.name, m.value FROM metrics m JOIN metric_keys k ON k.id = m.key_id "
-            "WHERE m.run_id = ? ORDER BY m.step, m.rowid",
+            "WHERE m.run_id = ? ORDER BY m.step, m.key_id",
             (int(run_id),),
         )
         return [(r[0], r[1], math.nan if r[2] is None else r[2]) for r in rows]
