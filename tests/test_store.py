@@ -393,3 +393,19 @@ def test_second_writer_in_same_process_is_refused_until_close():
         Store()
     first.close()
     Store().close()
+
+
+def test_failed_save_leaves_last_checkpoint_and_no_temp_file():
+    with Store() as store:
+        store.save_task_state("t", _state(1))
+        with pytest.raises(Exception):  # noqa: B017 - whatever pickling raises
+            store.save_task_state("t", {"counter": 2, "bad": lambda: None})
+        assert store.load_task_state("t")["counter"] == 1
+    assert sorted(p.name for p in paths().checkpoints.iterdir()) == ["t.pt"]
+
+
+def test_store_import_is_light_and_ui_free():
+    # no UI in the engine; no torch until a checkpoint is touched, so `paths`/`history` are quick
+    code = "import sys, engine.store; print([m for m in ('torch', 'textual', 'rich') if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert out.stdout.strip() == "[]", out.stderr
