@@ -92,7 +92,9 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
         raise CorruptCheckpoint(f"truncated ({len(data)} bytes, header alone is {_HEADER.size})")
     _, version, length, digest = _HEADER.unpack_from(data)
     if version != FORMAT_VERSION:
-        raise CorruptCheckpoint(f"unknown checkpoint format version {version}")
+        raise CorruptCheckpoint(
+            f"format version {version}, this altlas-tui reads {FORMAT_VERSION} (a newer release?)"
+        )
     payload = data[_HEADER.size :]
     if len(payload) < length:
         raise CorruptCheckpoint(f"truncated ({len(payload)} of {length} payload bytes)")

@@ -91,9 +91,12 @@ class WriterLock:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except (BlockingIOError, PermissionError):
             os.close(fd)
             raise LockHeld(self.path, read_holder(self.path)) from None
+        except OSError as e:  # e.g. ENOLCK on a filesystem without locks: say so, not "held"
+            os.close(fd)
+            raise OSError(e.errno, f"cannot lock {self.path}: {e.strerror}") from e
         info = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
