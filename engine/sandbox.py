@@ -683,6 +683,12 @@ class _ProcessBackend:
             "stats": dict(self.stats),
         }
 
+    def processes(self) -> dict[str, Any]:
+        fast = [w.pid for w in [*self.workers, *self.spares] if not w.dead]
+        zyg = self.zygote.pid if self.zygote is not None and not self.zygote.dead else None
+        uids = (self.uid_base, self.uid_base + 64) if self.uid_base is not None else None
+        return {"fast": fast, "zygote": zyg, "uids": uids, "root_dir": self.root_dir}
+
     def close(self) -> None:
         live = [x for x in [*self.workers, *self.spares, self.zygote] if x is not None]
         self.workers, self.spares, self.zygote = [], deque(), None
@@ -773,6 +779,9 @@ class _InProcessBackend:
             "timeout": self.cfg.timeout,
         }
 
+    def processes(self) -> dict[str, Any]:
+        return {"fast": [], "zygote": None, "uids": None, "root_dir": None}
+
     def close(self) -> None:
         pass
 
@@ -826,6 +835,16 @@ class Sandbox:
         self.start()
         assert self._backend is not None
         return self._backend.describe()
+
+    def processes(self) -> dict[str, Any]:
+        """Host pids of the sandbox's own processes, its uid block and chroot (tests, diagnostics).
+
+        `fast`: fast workers and spares; `zygote`: the process the engine started for the strict
+        tier (the `unshare` wrapper when a pid namespace is used); `uids`: [lo, hi) range.
+        """
+        self.start()
+        assert self._backend is not None
+        return self._backend.processes()
 
     def close(self) -> None:
         """Stop every worker process; the Sandbox can be started again afterwards."""
