@@ -409,3 +409,15 @@ def test_store_import_is_light_and_ui_free():
     code = "import sys, engine.store; print([m for m in ('torch', 'textual', 'rich') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_archive_task_state_keeps_old_files_for_a_fresh_start():
+    with Store() as store:
+        store.save_task_state("t", _state(1))
+        store.save_task_state("t", _state(2))
+        moved = store.archive_task_state("t")
+        assert sorted(read_checkpoint(p)["state"]["counter"] for p in moved) == [1, 2]
+        assert store.load_task_state("t") is None
+        store.save_task_state("t", _state(5))
+        assert store.load_task_state("t")["counter"] == 5
+        assert store.archive_task_state("missing") == []

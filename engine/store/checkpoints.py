@@ -264,6 +264,20 @@ class Checkpoints:
             shutil.copyfile(latest, link)
         os.replace(link, prev)
 
+    def archive(self, task: str) -> list[Path]:
+        """Move the task's checkpoints aside as `.old-<timestamp>` (for a fresh start)."""
+        if not self.writable:
+            raise StoreReadOnly("this Store is read-only; it cannot move checkpoints")
+        moved = []
+        with self._mutex:
+            for p in (self.path_for(task), self.prev_path_for(task)):
+                if p.exists():
+                    moved.append(move_aside(p, "old"))
+            self._on_disk.pop(self.path_for(task).name, None)
+        if moved:
+            log.info("archived %s", ", ".join(p.name for p in moved))
+        return moved
+
     def load(self, task: str, expect: dict[str, Any] | None = None) -> dict[str, Any] | None:
         """The newest complete checkpoint's state, or None. Raises CheckpointMismatch."""
         latest, prev = self.path_for(task), self.prev_path_for(task)

@@ -63,6 +63,10 @@ class Store:
         """The task's newest complete state, or None. CheckpointMismatch if `expect` differs."""
         return self.checkpoints.load(task, expect)
 
+    def archive_task_state(self, task: str) -> list[Path]:
+        """Move the task's checkpoints aside (`<name>.old-<timestamp>`), e.g. for `--fresh`."""
+        return self.checkpoints.archive(task)
+
     def checkpoint_path(self, task: str) -> Path:
         return self.checkpoints.path_for(task)
 
