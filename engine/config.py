@@ -66,6 +66,7 @@ class SandboxConfig:
     max_output: int = 65536  # bytes of stdout kept
     memory_mb: int = 256  # address-space limit per worker
     recycle_every: int = 5000  # replace a fast worker after this many programs
+    max_source: int = 20000  # characters of program text accepted (longer: status "rejected")
 
 
 @dataclass
