@@ -177,7 +177,9 @@ def apply(config: Config, data: dict[str, Any], where: str, from_text: bool = Fa
         types = _field_types(type(obj))
         for key, value in values.items():
             if key not in types:
-                raise InputError(f"unknown key (known: {', '.join(types)})", where, f"{section}.{key}")
+                raise InputError(
+                    f"unknown key (known: {', '.join(types)})", where, f"{section}.{key}"
+                )
             setattr(obj, key, _coerce(value, types[key], where, f"{section}.{key}", from_text))
     validate(config, where)
     return config
@@ -228,7 +230,9 @@ def apply_env(config: Config, environ: typing.Mapping[str, str] | None = None) -
     return config
 
 
-def load(path: str | Path | None = None, overrides: dict[str, dict[str, Any]] | None = None) -> Config:
+def load(
+    path: str | Path | None = None, overrides: dict[str, dict[str, Any]] | None = None
+) -> Config:
     """Defaults, then the config file (if it exists), then ALTLAS_* variables, then `overrides`."""
     config = Config()
     if path is not None and Path(path).exists():

@@ -21,7 +21,9 @@ class Command:
 class Control:
     """Carries commands to the engine; safe to call from any thread."""
 
-    KINDS = frozenset({"pause", "resume", "toggle_pause", "hint", "reinit", "switch_task", "save", "stop"})
+    KINDS = frozenset(
+        {"pause", "resume", "toggle_pause", "hint", "reinit", "switch_task", "save", "stop"}
+    )
 
     def __init__(self) -> None:
         self._queue: queue.SimpleQueue[Command] = queue.SimpleQueue()

@@ -76,7 +76,9 @@ class Engine:
 
     # -- public -----------------------------------------------------------------------------------
 
-    def run(self, control: Control, max_attempts: int | None = None, max_seconds: float | None = None) -> RunSummary:
+    def run(
+        self, control: Control, max_attempts: int | None = None, max_seconds: float | None = None
+    ) -> RunSummary:
         """Train until stopped, solved (when `stop_on_solve`), or out of budget. Saves state on exit."""
         with Sandbox(self.config.sandbox) as sandbox:
             self._sandbox = sandbox
@@ -184,14 +186,18 @@ class Engine:
         assert self._sandbox is not None
         self.task = task
         self.trainer = Trainer(self.config, task, self._sandbox.run_many, seed=self.seed)
-        self.hints = HintManager(self.config.hints, task, self.trainer.tok, enabled=self.hints_enabled)
+        self.hints = HintManager(
+            self.config.hints, task, self.trainer.tok, enabled=self.hints_enabled
+        )
         if self.store is not None and not self.fresh:
             state = self.store.load_task_state(task.name, expect=self.trainer.meta())
             if state is not None:
                 self.trainer.load_state_dict(state)
                 if "hints" in state:
                     self.hints.load_state_dict(state["hints"])
-                self._emit("started", f"resumed {task.name} at {self.trainer.total_attempts:,} attempts")
+                self._emit(
+                    "started", f"resumed {task.name} at {self.trainer.total_attempts:,} attempts"
+                )
             else:
                 self._emit("started", f"started {task.name} fresh")
         else:
@@ -222,7 +228,9 @@ class Engine:
             self.store.runs.flush()
         self._checkpoint_at = time.time()
         log.info("checkpoint (%s) %s", why, path)
-        self._emit("checkpoint_saved", f"checkpoint saved ({why})", task=self.task.name, path=str(path))
+        self._emit(
+            "checkpoint_saved", f"checkpoint saved ({why})", task=self.task.name, path=str(path)
+        )
 
     def _end_run(self, outcome: str) -> None:
         if self.store is None or self._run_id is None:
@@ -301,7 +309,11 @@ class Engine:
         unused = tuple(tokens[i] for i in gen_ids if counts[i] == 0)[:40]
         top_pairs = np.argsort(-tr.pair_counts)[:15]
         V = len(tokens)
-        pairs = tuple((tokens[p // V], tokens[p % V], int(tr.pair_counts[p])) for p in top_pairs if tr.pair_counts[p] > 0)
+        pairs = tuple(
+            (tokens[p // V], tokens[p % V], int(tr.pair_counts[p]))
+            for p in top_pairs
+            if tr.pair_counts[p] > 0
+        )
         probs = ()
         if st is not None:
             probs = tuple(
@@ -342,7 +354,11 @@ class Engine:
     def _emit(self, kind: str, message: str, **data) -> None:
         self._events.append(message)
         log.info("%s: %s", kind, message)
-        if self.store is not None and self._run_id is not None and kind not in ("checkpoint_saved",):
+        if (
+            self.store is not None
+            and self._run_id is not None
+            and kind not in ("checkpoint_saved",)
+        ):
             try:
                 step = self.trainer.total_attempts if self.trainer else 0
                 self.store.runs.log_event(self._run_id, step, kind, message)
@@ -382,4 +398,6 @@ def _weight_stats(tr: Trainer) -> tuple[tuple[LayerStats, ...], tuple[tuple[floa
     allw = torch.cat(flat).numpy()
     counts, edges = np.histogram(allw, bins=30)
     centres = (edges[:-1] + edges[1:]) / 2
-    return tuple(out), tuple((round(float(c), 4), int(n)) for c, n in zip(centres, counts, strict=True))
+    return tuple(out), tuple(
+        (round(float(c), 4), int(n)) for c, n in zip(centres, counts, strict=True)
+    )

@@ -30,7 +30,9 @@ BLOCKED = 30000  # cost of a token that is not allowed (int16 friendly)
 PRINT_COST = 5  # fewest tokens of a print statement: print ( 1 ) NEWLINE
 
 # Builtins usable inside expressions (print is a statement of its own).
-EXPR_BUILTINS = tuple(b for b in BUILTINS if b in ("range", "sum", "len", "str", "int", "abs", "min", "max"))
+EXPR_BUILTINS = tuple(
+    b for b in BUILTINS if b in ("range", "sum", "len", "str", "int", "abs", "min", "max")
+)
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,9 @@ class _StateKey:
 class Grammar:
     """Incremental, table-driven syntax masks over a tokenizer's vocabulary."""
 
-    def __init__(self, tok: Tokenizer, max_depth: int = 2, max_names: int = 4, max_functions: int = 1):
+    def __init__(
+        self, tok: Tokenizer, max_depth: int = 2, max_names: int = 4, max_functions: int = 1
+    ):
         self.tok = tok
         self.max_depth = max_depth
         V = len(tok)
@@ -116,10 +120,22 @@ class Grammar:
                             [],
                         )
                         loop_inner = f"{func}|1|{d + 1}"
-                        alts.append([q("for"), "TARGET", q("in"), "expr", q(":"), f"suite|{loop_inner}"])
+                        alts.append(
+                            [q("for"), "TARGET", q("in"), "expr", q(":"), f"suite|{loop_inner}"]
+                        )
                         alts.append([q("while"), "expr", q(":"), f"suite|{loop_inner}"])
                         if func == 0 and loop == 0 and d == 0:
-                            alts.append([q("def"), "FUNCNAME", q("("), "params", q(")"), q(":"), "suite|1|0|1"])
+                            alts.append(
+                                [
+                                    q("def"),
+                                    "FUNCNAME",
+                                    q("("),
+                                    "params",
+                                    q(")"),
+                                    q(":"),
+                                    "suite|1|0|1",
+                                ]
+                            )
                     rule(f"stmt|{c}", *alts)
                     if d >= 1:
                         rule(f"suite|{c}", ["NEWLINE", "INDENT", f"block|{c}", "DEDENT"])
@@ -174,7 +190,9 @@ class Grammar:
         self.rules = R
 
     def _compile(self, classes: dict[str, frozenset[int]]) -> None:
-        terminals = sorted({s for alts in self.rules.values() for a in alts for s in a if s not in self.rules})
+        terminals = sorted(
+            {s for alts in self.rules.values() for a in alts for s in a if s not in self.rules}
+        )
         self.term_names = terminals
         self.term_ids = [np.array(sorted(classes[t]), dtype=np.int64) for t in terminals]
         nts = sorted(self.rules)
@@ -183,7 +201,8 @@ class Grammar:
         self.n_term = len(terminals)
         self.names = terminals + nts
         self.prods: dict[int, list[tuple[int, ...]]] = {
-            self.sym[n]: [tuple(self.sym[s] for s in a) for a in alts] for n, alts in self.rules.items()
+            self.sym[n]: [tuple(self.sym[s] for s in a) for a in alts]
+            for n, alts in self.rules.items()
         }
         # nullable, FIRST, minimal length: fixed points
         n_sym = len(self.names)
@@ -225,12 +244,21 @@ class Grammar:
 
     def _init_tables(self) -> None:
         self._valid_cache: dict[tuple[int, ...], tuple[int, ...]] = {}
+        self._minlen_cache: dict[tuple[int, ...], int] = {}
+        self._stack_rows: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, frozenset[str]]] = {}
+        self._bound_ids = sorted(self.var_ids | self.func_ids)
+        self._augop_ids = (
+            self.term_ids[self.sym["AUGOP"]]
+            if "AUGOP" in self.sym
+            else np.array([], dtype=np.int64)
+        )
+        self._print_id = self.tok.index["print"]
         self._advance_cache: dict[tuple[tuple[int, ...], int], tuple[int, ...]] = {}
         self._keys: list[_StateKey] = []
         self._key_index: dict[_StateKey, int] = {}
-        self._trans: list[dict[int, int]] = []
+        self._trans = np.full((1024, self.vocab_size), -1, dtype=np.int32)  # known transitions
         self._rows = np.full((1024, self.vocab_size), BLOCKED, dtype=np.int16)
-        self._tokclass: list[dict[int, int]] = []
+        self._tokclass: list[np.ndarray] = []
         start = (self.sym["EOS"], self.sym["program"])
         # the program symbol expands to block EOS; keep EOS terminal at the bottom
         start = (self.sym["program"],)
@@ -238,11 +266,11 @@ class Grammar:
         # DONE: after EOS only padding, at no cost
         self.done = len(self._keys)
         self._keys.append(_StateKey((), 0, 0, -1, -1, True))
-        self._trans.append({})
-        self._tokclass.append({})
+        self._tokclass.append(np.full(self.vocab_size, -1, dtype=np.int32))
         self._ensure_rows(self.done + 1)
         self._rows[self.done, :] = BLOCKED
         self._rows[self.done, self.tok.pad] = 0
+        self._trans[self.done, :] = self.done
 
     def _valid(self, stack: tuple[int, ...]) -> tuple[int, ...]:
         got = self._valid_cache.get(stack)
@@ -280,7 +308,10 @@ class Grammar:
         return got
 
     def _stack_minlen(self, stack: tuple[int, ...]) -> int:
-        return sum(self.minlen[s] for s in stack)
+        got = self._minlen_cache.get(stack)
+        if got is None:
+            got = self._minlen_cache[stack] = sum(self.minlen[s] for s in stack)
+        return got
 
     def _depth(self, stack: tuple[int, ...]) -> int:
         return stack.count(self.t["DEDENT"])
@@ -289,9 +320,20 @@ class Grammar:
 
     def _ensure_rows(self, n: int) -> None:
         if n > self._rows.shape[0]:
-            grown = np.full((max(n, 2 * self._rows.shape[0]), self.vocab_size), BLOCKED, dtype=np.int16)
+            size = max(n, 2 * self._rows.shape[0])
+            grown = np.full((size, self.vocab_size), BLOCKED, dtype=np.int16)
             grown[: self._rows.shape[0]] = self._rows
             self._rows = grown
+            trans = np.full((size, self.vocab_size), -1, dtype=np.int32)
+            trans[: self._trans.shape[0]] = self._trans
+            self._trans = trans
+
+    def step(self, sids: np.ndarray, toks: np.ndarray) -> np.ndarray:
+        """Next states of a batch (vectorised over known transitions)."""
+        nxt = self._trans[sids, toks]
+        for b in np.nonzero(nxt < 0)[0].tolist():
+            nxt[b] = self.next_state(int(sids[b]), int(toks[b]))
+        return nxt.astype(np.int64)
 
     def _intern(self, key: _StateKey) -> int:
         sid = self._key_index.get(key)
@@ -300,57 +342,91 @@ class Grammar:
         sid = len(self._keys)
         self._keys.append(key)
         self._key_index[key] = sid
-        self._trans.append({})
         self._ensure_rows(sid + 1)
         row, tokclass = self._make_row(key)
         self._rows[sid] = row
         self._tokclass.append(tokclass)
         return sid
 
-    def _make_row(self, key: _StateKey) -> tuple[np.ndarray, dict[int, int]]:
-        row = np.full(self.vocab_size, BLOCKED, dtype=np.int32)
-        tokclass: dict[int, int] = {}
-        t = self.t
-        for term in self._valid(key.stack):
-            name = self.names[term]
-            new_stack = self._advance(key.stack, term)
-            cost = 1 + self._stack_minlen(new_stack)
-            for tok_id in self.term_ids[term].tolist():
-                if tok_id in tokclass:
-                    continue  # LL(1) preference: the first class keeps the token
-                if name in ("VARLOAD", "FUNCLOAD") and not (key.defined >> tok_id) & 1:
+    def _split(self, stack: tuple[int, ...]) -> int:
+        """Index of the topmost non-nullable symbol: parsing the next token never looks below it."""
+        for i in range(len(stack) - 1, -1, -1):
+            if not self.nullable[stack[i]]:
+                return i
+        return 0
+
+    def _stack_row(self, stack: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, frozenset[str]]:
+        """Costs and terminal class per token for a grammar stack, before scope rules.
+
+        Only the top of the stack (down to its first non-nullable symbol) decides which tokens are
+        valid and what they cost beyond the fixed cost of the rest, so rows are memoised per top.
+        """
+        i = self._split(stack)
+        top, below = stack[i:], self._stack_minlen(stack[:i])
+        got = self._stack_rows.get(top)
+        if got is None:
+            row = np.full(self.vocab_size, BLOCKED, dtype=np.int32)
+            cls = np.full(self.vocab_size, -1, dtype=np.int32)
+            names: set[str] = set()
+            for term in self._valid(top):
+                ids = self.term_ids[term]
+                free = ids[cls[ids] < 0]  # LL(1) preference: the first class keeps a token
+                if not len(free):
                     continue
-                if name == "AUGOP" and not (key.last_target >= 0 and (key.defined >> key.last_target) & 1):
-                    continue
-                if name == "EOS" and not key.printed:
-                    continue
-                tokclass[tok_id] = term
-                row[tok_id] = cost
+                row[free] = 1 + self._stack_minlen(self._advance(top, term))
+                cls[free] = term
+                names.add(self.names[term])
+            got = (row, cls, frozenset(names))
+            self._stack_rows[top] = got
+        row, cls, names = got
+        return (row + below if below else row), cls, names
+
+    def _advance_full(self, stack: tuple[int, ...], term: int) -> tuple[int, ...]:
+        i = self._split(stack)
+        return stack[:i] + self._advance(stack[i:], term)
+
+    def _make_row(self, key: _StateKey) -> tuple[np.ndarray, np.ndarray]:
+        row, cls, names = self._stack_row(key.stack)
+        row = row.copy()
+        if "VARLOAD" in names or "FUNCLOAD" in names:
+            for tok_id in self._bound_ids:
+                if not (key.defined >> tok_id) & 1:
+                    term = cls[tok_id]
+                    if term >= 0 and self.names[term] in ("VARLOAD", "FUNCLOAD"):
+                        row[tok_id] = BLOCKED
+        if "AUGOP" in names and not (key.last_target >= 0 and (key.defined >> key.last_target) & 1):
+            row[self._augop_ids] = BLOCKED
         if not key.printed:
-            printing = self.tok.index["print"]
-            extra = np.full(self.vocab_size, PRINT_COST, dtype=np.int32)
-            extra[printing] = 0
-            row = np.where(row < BLOCKED, row + extra, row)
-        del t
-        return np.minimum(row, BLOCKED).astype(np.int16), tokclass
+            row[self.tok.eos] = BLOCKED
+            allowed = row < BLOCKED
+            row[allowed] += PRINT_COST
+            if allowed[self._print_id]:
+                row[self._print_id] -= PRINT_COST
+        return np.minimum(row, BLOCKED).astype(np.int16), cls
 
     def next_state(self, sid: int, tok_id: int) -> int:
         """The state after writing `tok_id` in state `sid` (which must allow it)."""
-        got = self._trans[sid].get(tok_id)
-        if got is not None:
+        got = int(self._trans[sid, tok_id])
+        if got >= 0:
             return got
         if sid == self.done:
             return self.done
         key = self._keys[sid]
-        term = self._tokclass[sid].get(tok_id)
-        if term is None:
+        term = int(self._tokclass[sid][tok_id])
+        if term < 0 or self._rows[sid, tok_id] >= BLOCKED:
             raise ValueError(f"token {self.tok.tokens[tok_id]!r} not allowed here")
         name = self.names[term]
         if name == "EOS":
             nxt = self.done
         else:
-            stack = self._advance(key.stack, term)
-            defined, pending, last, saved, printed = key.defined, key.pending, key.last_target, key.saved, key.printed
+            stack = self._advance_full(key.stack, term)
+            defined, pending, last, saved, printed = (
+                key.defined,
+                key.pending,
+                key.last_target,
+                key.saved,
+                key.printed,
+            )
             bit = 1 << tok_id
             if name == "TARGET":
                 pending |= bit
@@ -367,7 +443,7 @@ class Grammar:
             elif name == "DEDENT" and saved >= 0 and self._depth(stack) == 0:
                 defined, saved = saved, -1
             nxt = self._intern(_StateKey(stack, defined, pending, last, saved, printed))
-        self._trans[sid][tok_id] = nxt
+        self._trans[sid, tok_id] = nxt
         return nxt
 
     def costs(self, sids: np.ndarray) -> np.ndarray:
@@ -380,6 +456,13 @@ class Grammar:
 
     def allowed(self, sid: int, remaining: int) -> list[int]:
         return np.nonzero(self._rows[sid] <= remaining)[0].tolist()
+
+    def maybe_reset(self, limit: int = 300_000) -> bool:
+        """Forget interned states when there are too many (between batches only: ids change)."""
+        if len(self._keys) <= limit:
+            return False
+        self._init_tables()
+        return True
 
     @property
     def n_states(self) -> int:

@@ -23,7 +23,9 @@ EFFECT_WINDOW = 20  # batches averaged before and after a hint
 class HintManager:
     """Decides when a hint is due, which one, and measures what it changed."""
 
-    def __init__(self, config: HintConfig, task: Task, tok: Tokenizer, enabled: bool = True, seed: int = 0):
+    def __init__(
+        self, config: HintConfig, task: Task, tok: Tokenizer, enabled: bool = True, seed: int = 0
+    ):
         self.config, self.task, self.tok, self.enabled = config, task, tok, enabled
         self.rng = random.Random(seed)
         self.requested = self.provided = self.forced = self.declined = 0
@@ -46,7 +48,7 @@ class HintManager:
     def observe(self, stats, trainer) -> None:
         self._recent_means.append(stats.score_mean)
         self._recent_best.append(stats.score_max)
-        for rec, end_at, means, bests in self._pending:
+        for rec, _end, means, bests in self._pending:
             means.append(stats.score_mean)
             bests.append(stats.score_max)
             if trainer.solution is not None and rec["solved_after"] is None:

@@ -17,7 +17,9 @@ INIT_METHODS = ("xavier", "kaiming", "orthogonal")
 class Policy(nn.Module):
     """Embedding -> LSTM (1-2 layers) -> linear head over the vocabulary."""
 
-    def __init__(self, vocab_size: int, embed_size: int = 32, hidden_size: int = 64, num_layers: int = 1):
+    def __init__(
+        self, vocab_size: int, embed_size: int = 32, hidden_size: int = 64, num_layers: int = 1
+    ):
         super().__init__()
         self.vocab_size, self.embed_size = vocab_size, embed_size
         self.hidden_size, self.num_layers = hidden_size, num_layers
@@ -88,7 +90,9 @@ class Batch:
     masks: np.ndarray  # (B, T, V) bool, the allowed tokens at each step
     forced: np.ndarray  # (B, T) bool, steps written by a hint (not credited to the policy)
     lengths: np.ndarray  # (B,) tokens including EOS
-    first_probs: list[tuple[int, float, list[tuple[int, float]]]]  # sample 0: (token, prob, top alternatives)
+    first_probs: list[
+        tuple[int, float, list[tuple[int, float]]]
+    ]  # sample 0: (token, prob, top alternatives)
 
 
 @torch.no_grad()
@@ -116,7 +120,7 @@ def sample_batch(
     remaining = np.full(B, T, dtype=np.int64)
     lengths = np.full(B, T, dtype=np.int64)
     first_probs: list[tuple[int, float, list[tuple[int, float]]]] = []
-    next_state, done = grammar.next_state, grammar.done
+    done = grammar.done
 
     if policy is not None:
         layers = policy._cell_params()
@@ -162,29 +166,37 @@ def sample_batch(
             p0 = probs[0]
             top = torch.topk(p0, k=min(3, V))
             first_probs.append(
-                (int(choice[0]), float(p0[choice[0]]), list(zip(top.indices.tolist(), top.values.tolist(), strict=True)))
+                (
+                    int(choice[0]),
+                    float(p0[choice[0]]),
+                    list(zip(top.indices.tolist(), top.values.tolist(), strict=True)),
+                )
             )
         chosen = choice.numpy()
-        tokens[:, t] = np.where(sids == done, grammar.tok.pad, chosen)
-        for b in range(B):
-            s = sids[b]
-            if s != done:
-                n = next_state(s, int(chosen[b]))
-                if n == done:
-                    lengths[b] = t + 1
-                sids[b] = n
+        live = sids != done
+        tokens[:, t] = np.where(live, chosen, grammar.tok.pad)
+        nxt = grammar.step(sids, np.where(live, chosen, grammar.tok.pad))
+        lengths[live & (nxt == done)] = t + 1
+        sids = nxt
         remaining -= 1
         if (sids == done).all():
             tokens, masks, forced = tokens[:, : t + 1], masks[:, : t + 1], forced[:, : t + 1]
             break
         if policy is not None:
             x = choice
-    return Batch(tokens=tokens, masks=masks, forced=forced, lengths=lengths, first_probs=first_probs)
+    return Batch(
+        tokens=tokens, masks=masks, forced=forced, lengths=lengths, first_probs=first_probs
+    )
 
 
 def sequence_logprobs(
-    policy: Policy, tokens: torch.Tensor, masks: torch.Tensor, valid: torch.Tensor, sos: int,
-    temperature: float = 1.0, logit_bias: torch.Tensor | None = None,
+    policy: Policy,
+    tokens: torch.Tensor,
+    masks: torch.Tensor,
+    valid: torch.Tensor,
+    sos: int,
+    temperature: float = 1.0,
+    logit_bias: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-sequence log-probability and per-step entropy under the stored masks.
 

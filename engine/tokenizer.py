@@ -32,7 +32,9 @@ OPERATORS = (
     "==", "!=", "<", ">", "<=", ">=",
 )  # fmt: skip
 PUNCTUATION = ("(", ")", "[", "]", "{", "}", ",", ":", ".")
-BASE_VOCAB = SPECIALS + KEYWORDS + BUILTINS + VARIABLES + FUNCTIONS + DIGITS + OPERATORS + PUNCTUATION
+BASE_VOCAB = (
+    SPECIALS + KEYWORDS + BUILTINS + VARIABLES + FUNCTIONS + DIGITS + OPERATORS + PUNCTUATION
+)
 
 _QUOTED = re.compile(r"'([^'\n]{1,40})'")
 
@@ -180,7 +182,23 @@ class Tokenizer:
 _OPENERS = {"(", "[", "{", "."}
 _CLOSERS = {")", "]", "}", ",", ":", "."}
 _WORDS = set(keyword.kwlist) | {"True", "False", "None"}
-_UNARY_AFTER = {"(", "[", "{", ",", ":", "return", "in", "if", "else", "elif", "while", "and", "or", "not", "lambda"}
+_UNARY_AFTER = {
+    "(",
+    "[",
+    "{",
+    ",",
+    ":",
+    "return",
+    "in",
+    "if",
+    "else",
+    "elif",
+    "while",
+    "and",
+    "or",
+    "not",
+    "lambda",
+}
 
 
 def decode_tokens(tokens: Sequence[str]) -> str:

@@ -114,13 +114,16 @@ class Trainer:
 
     # -- the loop body ----------------------------------------------------------------------------
 
-    def step(self, hint: list[int] | None = None, hint_rows: int = 0, entropy_boost: float = 0.0) -> BatchStats:
+    def step(
+        self, hint: list[int] | None = None, hint_rows: int = 0, entropy_boost: float = 0.0
+    ) -> BatchStats:
         """One batch: sample, execute and score, learn."""
         t0 = time.perf_counter()
         tc = self.config.train
         B = tc.batch_size
 
         # 1. sample under the syntax masks
+        self.grammar.maybe_reset()
         batch = sample_batch(
             self.policy if self.learning else None, self.grammar, B, self.max_len, self.generator,
             temperature=tc.temperature, prefix=hint, prefix_rows=hint_rows if hint else 0,
@@ -164,11 +167,19 @@ class Trainer:
         if fresh:
             if len(self.cache) + len(fresh) > CACHE_LIMIT:
                 self.cache.clear()
-            results = self.scorer.score_many(fresh, self.run_many)
+            executed: dict[str, object] = {}
+
+            def run_and_keep(batch: list[str]) -> list:
+                results = self.run_many(batch)
+                executed.update(zip(batch, results, strict=True))
+                return results
+
+            results = self.scorer.score_many(fresh, run_and_keep)
             for c, r in zip(fresh, results, strict=True):
                 self.cache[c] = Outcome(
                     score=float(r.score), success=bool(r.success), status=r.status,
-                    error_type=_error_type(r), components=tuple(r.components.items()),
+                    error_type=_error_type(executed.get(c), r.status),
+                    components=tuple(r.components.items()),
                     stdout=r.stdout[:200], reasons=tuple(r.reasons[:4]),
                 )  # fmt: skip
         self._last_new = len(fresh)
@@ -178,7 +189,9 @@ class Trainer:
             self._last_new = len(codes)
         return out
 
-    def _record(self, batch: Batch, codes: list[str], outcomes: list[Outcome], rewards: np.ndarray) -> bool:
+    def _record(
+        self, batch: Batch, codes: list[str], outcomes: list[Outcome], rewards: np.ndarray
+    ) -> bool:
         B = len(codes)
         self.duplicates += B - self._last_new
         solved_now = False
@@ -218,7 +231,9 @@ class Trainer:
         self.pair_counts += np.bincount(pairs[both], minlength=V * V)
         return solved_now
 
-    def _update(self, batch: Batch, rewards: np.ndarray, entropy_boost: float) -> tuple[float, float, float]:
+    def _update(
+        self, batch: Batch, rewards: np.ndarray, entropy_boost: float
+    ) -> tuple[float, float, float]:
         tc = self.config.train
         B, T = batch.tokens.shape
         steps = np.arange(T)[None, :]
@@ -227,7 +242,9 @@ class Trainer:
         # advantages: risk-seeking (top quantile vs its quantile) or EMA baseline
         r_mean = float(rewards.mean())
         self.baseline = tc.baseline_decay * self.baseline + (1 - tc.baseline_decay) * r_mean
-        self.reward_var = tc.baseline_decay * self.reward_var + (1 - tc.baseline_decay) * float(rewards.var())
+        self.reward_var = tc.baseline_decay * self.reward_var + (1 - tc.baseline_decay) * float(
+            rewards.var()
+        )
         if tc.risk_seeking:
             q = float(np.quantile(rewards, 1 - tc.risk_epsilon))
             keep = rewards >= q
@@ -251,10 +268,14 @@ class Trainer:
             tokens = torch.cat([tokens, pq_tok])
             masks = torch.cat([masks, pq_mask])
             valid_t = torch.cat([valid_t, pq_valid])
-        logp, ent = sequence_logprobs(self.policy, tokens, masks, valid_t, self.tok.sos, tc.temperature)
+        logp, ent = sequence_logprobs(
+            self.policy, tokens, masks, valid_t, self.tok.sos, tc.temperature
+        )
 
         adv_t = torch.from_numpy(adv[keep]).float()
-        pg_loss = -(adv_t * logp[:B][torch.from_numpy(keep)]).mean() if keep.any() else torch.zeros(())
+        pg_loss = (
+            -(adv_t * logp[:B][torch.from_numpy(keep)]).mean() if keep.any() else torch.zeros(())
+        )
         entropy = ent[:B].mean()
         loss = pg_loss - (tc.entropy_weight + entropy_boost) * entropy
         if pq_items:
@@ -264,7 +285,7 @@ class Trainer:
         loss.backward()
         grad_norm = float(torch.nn.utils.clip_grad_norm_(self.policy.parameters(), tc.grad_clip))
         self.optimizer.step()
-        return float(loss), float(entropy), grad_norm
+        return float(loss.detach()), float(entropy.detach()), grad_norm
 
     def _pq_tensors(self, items, T: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Tokens, masks and valid steps of the queued programs, replayed through the grammar."""
@@ -322,7 +343,11 @@ class Trainer:
     # -- persistence ------------------------------------------------------------------------------
 
     def meta(self) -> dict:
-        return {"vocab": list(self.tok.tokens), "model": self.policy.shape(), "task": self.task.name}
+        return {
+            "vocab": list(self.tok.tokens),
+            "model": self.policy.shape(),
+            "task": self.task.name,
+        }
 
     def state_dict(self) -> dict:
         return {
@@ -394,8 +419,11 @@ def _pad(tokens, masks, valid, T: int, pad: int):
     return tokens, masks, valid
 
 
-def _error_type(result) -> str:
+def _error_type(result, status: str) -> str:
+    """'NameError', 'timeout', ... for a failed run; '' for a clean one."""
     err = getattr(result, "error", "") or ""
+    if status == "ok":
+        return ""
     if err:
-        return err.split(":", 1)[0].strip() or result.status
-    return result.status if result.status != "ok" else ""
+        return err.split(":", 1)[0].strip()[:40] or status
+    return status
