@@ -45,14 +45,16 @@ Ablation confirms it (only for success candidates: right output, static checks p
   the whole batch). A constraint whose variants never change the program's behaviour is not
   met ("number 5 does not affect the output").
   * numbers/strings: every occurrence of the value is replaced consistently by several other
-    values (n+1, n-1, -(n+1), 3n+7; s+'~', ''); only a variant that runs and prints something
-    different counts, so `0*(1/5)`-style division errors prove nothing. Consistent replacement
-    defeats `4+4+5-5`. Exception: a value the task's own valid patterns also leave inert
-    (list_operations' `1` in `[1, 2, 3, 4, 5]`) is accepted.
+    values (n+1, n-1, -(n+1), 3n+7; s+'~', ''). Consistent replacement defeats `4+4+5-5`.
+    Exception: a value the task's own valid patterns also leave inert (list_operations' `1` in
+    `[1, 2, 3, 4, 5]`) is accepted.
   * operators: the op swapped (`+` -> `-`, `>` -> `<=`, and <-> or), the BinOp replaced by each
     operand, an AugAssign removed; keywords: loop body removed and loop shortened by one
     element, `while` removed, `if` test negated, function body replaced by `return None`,
-    returned value replaced by None. For these a variant that now fails also counts as a change.
+    returned values replaced by None and doubled (`return X * 2`).
+  Only a variant that runs without error and prints something different is evidence: a variant
+  that merely crashes (`0*(1/(5+3))` with 3 -> -5, `f(10, 20) * 0` with f returning None)
+  proves nothing about the output.
   Known limit: an expression built to be constant on all tested values of n (e.g. `(n > 100)`)
   fools the number check; such programs still need the right output and every other constraint.
 
@@ -359,6 +361,18 @@ def _empty_iterable(node: ast.expr) -> bool:
     return False
 
 
+def _dead_body(node: ast.If | ast.While | ast.For) -> list[ast.stmt]:
+    """The statements of `node` that can never run (statically obvious cases only)."""
+    if isinstance(node, ast.For):
+        return node.body if _empty_iterable(node.iter) else []
+    t = _truthiness(node.test)
+    if t is None:
+        return []
+    if isinstance(node, ast.While):
+        return node.body if t is False else []
+    return node.orelse if t else node.body
+
+
 def _const_int(node: ast.expr) -> int | None:
     if (
         isinstance(node, ast.Constant)
@@ -454,6 +468,8 @@ class _Facts:
         "candidates",
         "kinds",
         "literals",
+        "dead_branches",
+        "dead",
     )
 
     def __init__(self, tree: ast.Module, constraints: list[_Constraint], dispatch: dict) -> None:
@@ -466,6 +482,7 @@ class _Facts:
         self.kinds: dict[type, int] = {}
         kinds = self.kinds
         self.literals: list[ast.AST] = []
+        self.dead_branches: list[list[ast.stmt]] = []
         generic = [i for i, c in enumerate(constraints) if c.types is None]
         stack: list[tuple[ast.AST, str | None, ast.stmt | None]] = [(tree, None, None)]
         while stack:
@@ -475,6 +492,10 @@ class _Facts:
             child_owner, child_parent = owner, parent
             if isinstance(node, ast.stmt):
                 self.stmts.append(node)
+                if cls is ast.If or cls is ast.While or cls is ast.For:
+                    dead_body = _dead_body(node)  # type: ignore[arg-type]
+                    if dead_body:
+                        self.dead_branches.append(dead_body)
                 self.stmt_parent[id(node)] = parent
                 self.owner[id(node)] = owner
                 child_parent = node
@@ -502,7 +523,13 @@ class _Facts:
                 continue
             for child in _children(node):
                 stack.append((child, child_owner, child_parent))
-        self.stmts.reverse()  # source order (the stack reversed it)
+        self.stmts.reverse()  # roughly source order
+        # Statements that can never run: the body of a loop over an empty literal, of
+        # `while False:`, the untaken branch of `if <constant>:`.
+        self.dead: set[int] = set()
+        for body in self.dead_branches:
+            for s in body:
+                self.dead.update(id(n) for n in ast.walk(s) if isinstance(n, ast.stmt))
         # A function that calls a printing function prints too (one level is enough here).
         for name, fn in self.defs.items():
             if name in self.printing:
@@ -538,7 +565,7 @@ class _Liveness:
         while changed:
             changed = False
             for s in f.stmts:
-                if id(s) in self.stmts:
+                if id(s) in self.stmts or id(s) in f.dead:
                     continue
                 owner = f.owner[id(s)]
                 if owner is not None and not self.func_live(owner):
@@ -579,8 +606,8 @@ class _Liveness:
         for n in self._live_walk(expr, record=False):
             if isinstance(n, ast.Call):
                 func = n.func
-                if isinstance(func, ast.Name) and (
-                    func.id == "print" or func.id in self.f.printing
+                if _is_output_call(n) or (
+                    isinstance(func, ast.Name) and func.id in self.f.printing
                 ):
                     return True
                 if isinstance(func, ast.Attribute):
@@ -845,6 +872,20 @@ def _with_attr(tree: ast.Module, node: ast.AST, attr: str, value: Any) -> str:
         setattr(node, attr, old)
 
 
+def _doubled_returns(tree: ast.Module, returns: list[ast.Return]) -> str | None:
+    """Every `return X` as `return X * 2`: a changed value of the same type (mostly)."""
+    if not returns:
+        return None
+    olds = [r.value for r in returns]
+    try:
+        for r, old in zip(returns, olds, strict=True):
+            r.value = ast.BinOp(left=old, op=ast.Mult(), right=ast.Constant(2))  # type: ignore[arg-type]
+        return ast.unparse(tree)
+    finally:
+        for r, old in zip(returns, olds, strict=True):
+            r.value = old
+
+
 def _shortened(iterable: ast.expr) -> ast.expr:
     """`list(<iterable>)[1:]`: the same loop, one element less."""
     call = ast.Call(func=ast.Name(id="list", ctx=ast.Load()), args=[iterable], keywords=[])
@@ -894,8 +935,12 @@ def _structural_variants(
             out.append(_with_attr(tree, node, "ops", ops))
         elif isinstance(node, _FUNCS):
             out.append(_with_attr(tree, node, "body", [ast.Return(value=ast.Constant(None))]))
+            returns = [n for n in ast.walk(node) if isinstance(n, ast.Return) and n.value]
+            out.append(_doubled_returns(tree, returns))
         elif isinstance(node, ast.Return):
             out.append(_with_attr(tree, node, "value", ast.Constant(None)))
+            if node.value is not None:
+                out.append(_doubled_returns(tree, [node]))
         elif isinstance(node, ast.Lambda):
             out.append(_with_attr(tree, node, "body", ast.Constant(None)))
         elif isinstance(node, ast.BoolOp):
@@ -1133,14 +1178,13 @@ class TaskScorer:
             outcome = dict(zip(variants, run_many(variants), strict=True))
         changed: dict[tuple[str, int], bool] = {}
         tried: set[tuple[str, int]] = set()
-        for code, i, value_kind, src in plan:
+        for code, i, _value_kind, src in plan:
             tried.add((code, i))
             r = outcome[src]
             base = normalise_output(results[code].stdout, self.task)
-            if value_kind:
-                differs = r.status == "ok" and normalise_output(r.stdout, self.task) != base
-            else:
-                differs = r.status != "ok" or normalise_output(r.stdout, self.task) != base
+            # Only a variant that runs and prints something else is evidence: a variant that
+            # merely crashes (None * 0, 1 / 0) proves nothing about the output.
+            differs = r.status == "ok" and normalise_output(r.stdout, self.task) != base
             if differs:
                 changed[(code, i)] = True
         for code in codes:

@@ -1,0 +1,241 @@
+"""The reward: success only for real solutions, useful partial credit, the contract's JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+
+from engine.scorer import ScoreWeights, TaskScorer, output_similarity, score_program
+from engine.tasks import list_tasks, load_task, normalise_output, run_trusted
+
+SHIPPED = [(t.name, p) for t in list_tasks() for p in t.valid_patterns]
+
+
+class CountingRunner:
+    """In-process fake of `Sandbox.run_many` that records its calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def __call__(self, codes: list[str]):
+        self.calls.append(list(codes))
+        return run_trusted(codes)
+
+
+@dataclass
+class Fixed:
+    status: str
+    stdout: str
+    error: str = ""
+    duration: float = 0.0
+
+
+@pytest.mark.parametrize(
+    ("task", "code"), SHIPPED, ids=[f"{t}-{i}" for i, (t, _) in enumerate(SHIPPED)]
+)
+def test_every_valid_pattern_of_every_shipped_task_is_a_success(task: str, code: str) -> None:
+    result = score_program(load_task(task), code, run_many=run_trusted)
+    assert result.reasons == []
+    assert result.success and result.score == 1.0
+    assert result.status == "ok"
+
+
+def test_shipped_patterns_succeed_in_the_real_sandbox() -> None:
+    sandbox = pytest.importorskip("engine.sandbox")
+    tasks = list_tasks()
+    with sandbox.Sandbox() as sb:
+        for task in tasks:
+            scorer = TaskScorer(task)
+            results = scorer.score_many(list(task.valid_patterns), sb.run_many)
+            assert [r.reasons for r in results] == [[] for _ in results], task.name
+            assert all(r.success for r in results)
+
+
+def test_to_json_matches_the_contract() -> None:
+    result = score_program(load_task("add_two_numbers"), "print(5-3)", run_many=run_trusted)
+    data = result.to_json()
+    assert list(data) == ["task", "score", "success", "components", "reasons", "stdout", "status"]
+    assert data["task"] == "add_two_numbers"
+    assert isinstance(data["score"], float) and data["success"] is False
+    assert data["stdout"] == "2\n" and data["status"] == "ok"
+    assert all(isinstance(v, float) for v in data["components"].values())
+    assert all(isinstance(r, str) for r in data["reasons"])
+    json.dumps(data)
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["print(5+3)", "print(5-3)", "print(8)", "print(5+3.0)", "x = 1", "print(5+", "1/0"],
+)
+def test_components_add_up_to_the_score(code: str) -> None:
+    r = score_program(load_task("add_two_numbers"), code, run_many=run_trusted)
+    assert sum(r.components.values()) == pytest.approx(r.score, abs=1e-5)
+    assert 0.0 <= r.score <= 1.0
+
+
+def test_non_success_is_capped() -> None:
+    r = score_program(load_task("add_two_numbers"), "print(5+3.0)", run_many=run_trusted)
+    assert not r.success and r.score == pytest.approx(0.9)
+    assert r.components["cap"] < 0
+    ok = score_program(load_task("add_two_numbers"), "print(5+3)", run_many=run_trusted)
+    assert ok.components["success"] > 0 and "cap" not in ok.components
+
+
+def test_partial_credit_ordering_add() -> None:
+    task = load_task("add_two_numbers")
+    scorer = TaskScorer(task)
+    ladder = [
+        "print(5+",  # does not parse
+        "x = 1",  # parses, runs, prints nothing
+        "print('a')",  # prints something unrelated
+        "print(1)",  # a number, far off
+        "print(5)",  # uses a required number, closer
+        "print(5-3)",  # two constraints, a number near the answer
+        "print(5*3-7)",  # right output, missing '+'
+        "print(5+3)",  # success
+    ]
+    scores = [r.score for r in scorer.score_many(ladder, run_trusted)]
+    assert scores == sorted(scores), list(zip(ladder, scores, strict=True))
+    assert len(set(scores)) == len(scores)
+    assert scores[0] == 0.0 and scores[-1] == 1.0
+
+
+def test_numeric_closeness_rewards_nearer_answers() -> None:
+    scorer = TaskScorer(load_task("add_two_numbers"))
+    far, near = scorer.score_many(["print(5-3)", "print(5+3-1)"], run_trusted)
+    assert near.score > far.score
+    assert near.components["output"] > far.components["output"]
+
+
+def test_right_output_with_missing_constraint_beats_nothing_printed() -> None:
+    scorer = TaskScorer(load_task("basic_loop"))
+    silent, right = scorer.score_many(
+        ["t = 0\nfor i in range(1, 5 + 1):\n    t += i", "print(sum(range(1, 5 + 1)))"], run_trusted
+    )
+    assert right.score > silent.score
+    assert "prints nothing" in silent.reasons
+
+
+def test_partial_credit_ordering_loop() -> None:
+    scorer = TaskScorer(load_task("basic_loop"))
+    ladder = [
+        "t = 0",
+        "t = 0\nfor i in range(1, 5):\n    t += i\nprint(t)",  # loop, off by one (10)
+        "t = 0\nfor i in range(1, 5 + 1):\n    t += i\nprint(t)",
+    ]
+    scores = [r.score for r in scorer.score_many(ladder, run_trusted)]
+    assert scores == sorted(scores) and scores[-1] == 1.0 and scores[1] > 0.6
+
+
+def test_run_many_is_called_at_most_twice_and_results_are_cached() -> None:
+    task = load_task("function_with_return")
+    scorer = TaskScorer(task)
+    runner = CountingRunner()
+    codes = list(task.valid_patterns) + ["print(15.0)", "print(1)", "print(1)", "print(("]
+    results = scorer.score_many(codes, runner)
+    assert len(runner.calls) == 2
+    assert len(runner.calls[0]) == len(set(codes)) - 1  # deduplicated, the syntax error not run
+    assert [r.success for r in results] == [True] * len(task.valid_patterns) + [False] * 4
+    runner.calls.clear()
+    again = scorer.score_many(codes, runner)
+    assert len(runner.calls) == 1  # ablation verdicts are cached
+    assert [r.score for r in again] == [r.score for r in results]
+    assert scorer.analyse(codes[0]) is scorer.analyse(codes[0])
+
+
+def test_no_ablation_call_without_candidates() -> None:
+    runner = CountingRunner()
+    TaskScorer(load_task("add_two_numbers")).score_many(["print(1)", "print(8)"], runner)
+    assert len(runner.calls) == 1
+    runner.calls.clear()
+    TaskScorer(load_task("add_two_numbers")).score_many(["print(5+"], runner)
+    assert runner.calls == []
+
+
+def test_status_from_execution() -> None:
+    task = load_task("add_two_numbers")
+    scorer = TaskScorer(task)
+
+    def timeout(codes: list[str]):
+        return [Fixed("timeout", "8\n", "Timeout") for _ in codes]
+
+    r = scorer.score_many(["print(5+3)"], timeout)[0]
+    assert not r.success and r.status == "timeout" and "timed out" in r.reasons
+    assert r.components["runs"] == 0.0
+
+    def rejected(codes: list[str]):
+        return [Fixed("rejected", "", "import of os is not allowed") for _ in codes]
+
+    r = scorer.score_many(["import os\nprint(5+3)"], rejected)[0]
+    assert r.status == "rejected" and r.score < 0.9
+    assert any("rejected by the sandbox" in x for x in r.reasons)
+
+
+def test_stdout_write_counts_as_output() -> None:
+    code = "import sys\nsys.stdout.write(str(5 + 3))"
+    scorer = TaskScorer(load_task("add_two_numbers"))
+
+    def runner(codes: list[str]):
+        out = []
+        for c in codes:
+            # The ablation variants: the real program prints 5+3 computed from its literals.
+            ns: dict = {}
+            expr = c.split("str(", 1)[1].rsplit("))", 1)[0]
+            out.append(Fixed("ok", str(eval(expr, ns))))  # noqa: S307 - test data
+        return out
+
+    r = scorer.score_many([code], runner)[0]
+    assert r.success, r.reasons
+
+
+def test_hard_coded_literal_allowed_when_the_patterns_use_it() -> None:
+    r = score_program(load_task("conditional_check"), "print('Greater')", run_many=run_trusted)
+    assert not r.success
+    assert not any("hard-coded" in x for x in r.reasons)
+    assert r.components["output"] > 0
+
+
+def test_case_and_whitespace_rules(tmp_path: Path) -> None:
+    base = load_task("conditional_check")
+    loose = replace(base, case_sensitive=False)
+    assert normalise_output("GREATER \n", loose) == "greater"
+    code = "if 15 > 10:\n    print('GREATER')\nelse:\n    print('Less or equal')"
+    assert score_program(loose, code, run_many=run_trusted).success
+    assert not score_program(base, code, run_many=run_trusted).success
+    spaced = "if 15 > 10:\n    print(' Greater ')\nelse:\n    print('Less or equal')"
+    assert score_program(base, spaced, run_many=run_trusted).success
+    strict = replace(base, whitespace_sensitive=True)
+    assert not score_program(strict, spaced, run_many=run_trusted).success
+
+
+def test_history_task_without_constraints() -> None:
+    path = Path("/work/shared/reference-tasks/history/2654721_add_two_numbers.json")
+    if not path.exists():
+        pytest.skip("reference tasks not present")
+    task = load_task(path)
+    assert score_program(task, "print(5+3)", run_many=run_trusted).success
+    hard = score_program(task, "print(8)", run_many=run_trusted)
+    assert not hard.success and any("hard-coded" in r for r in hard.reasons)
+
+
+def test_weights_are_configurable() -> None:
+    task = load_task("add_two_numbers")
+    plain = TaskScorer(task).score_many(["print(5-3)"], run_trusted)[0]
+    heavy = TaskScorer(task, ScoreWeights(constraints=0.6, output=0.0)).score_many(
+        ["print(5-3)"], run_trusted
+    )[0]
+    assert heavy.components["constraints"] == pytest.approx(0.4)
+    assert heavy.components["output"] == 0.0
+    assert heavy.score != plain.score
+
+
+def test_output_similarity() -> None:
+    assert output_similarity("8", "8") == 1.0
+    assert output_similarity("", "8") == 0.0
+    assert 0.8 < output_similarity("8.0", "8") < 1.0
+    assert output_similarity("7", "8") > output_similarity("2", "8") > output_similarity("x", "8")
+    assert output_similarity("helloworl", "helloworld") > output_similarity("hello", "helloworld")
+    assert output_similarity("a" * 100_000, "helloworld") < 0.1  # long output stays cheap
