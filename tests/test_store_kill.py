@@ -87,6 +87,7 @@ class LineReader:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the zygote forks writers")
 def test_store_survives_kill_9_at_random_moments():
     rng = random.Random(1234)
     zygote = subprocess.Popen(
