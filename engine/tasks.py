@@ -21,8 +21,11 @@ Two levels of checking, on purpose:
   none of the valid patterns contains, patterns without the required operator) and must still load
   unchanged, so loading accepts them.
 - `validate_task_file` (the `tasks validate` command) is *strict*: every valid pattern must parse,
-  print the expected output, and contain every constraint as a real AST construct; a constraint
-  that appears in none of the patterns is reported as such. Every shipped task passes it (tested).
+  print the expected output, contain every constraint as a real AST construct, and be accepted
+  as a success by the scorer (no dead or vacuous constructs); a constraint that appears in none
+  of the patterns is reported as such. Every shipped task passes it (tested). Patterns are run
+  in-process by `run_trusted` (task files are trusted data, not sandboxed; a step limit stops
+  runaway loops).
 
 Names: a task's name is its file stem without the `benchmark_` prefix (`add_two_numbers`); the
 `name` field inside the file is informational. `load_task` and `list_tasks` search the shipped
@@ -727,6 +730,7 @@ def task_problems(task: Task) -> list[tuple[str, str]]:
             )
     expected = normalise_output(task.expected_output, task)
     runs = run_trusted([src for src, _, _ in parsed])
+    clean: list[tuple[str, str]] = []
     for (src, fld, tree), res in zip(parsed, runs, strict=True):
         missing = missing_constraints(task, tree)
         if missing:
@@ -740,6 +744,22 @@ def task_problems(task: Task) -> list[tuple[str, str]]:
                     f"prints {res.stdout.rstrip()!r}, expected {task.expected_output!r}: {_short(src)}",
                 )
             )
+        elif not missing:
+            clean.append((src, fld))
+    if clean:
+        # A pattern the scorer would not call a success (dead or vacuous constructs) would
+        # teach the learner the wrong thing: the scorer must accept every valid pattern.
+        from engine.scorer import TaskScorer
+
+        results = TaskScorer(task).score_many([src for src, _ in clean], run_trusted)
+        for (src, fld), result in zip(clean, results, strict=True):
+            if not result.success:
+                problems.append(
+                    (
+                        fld,
+                        f"the scorer does not accept it ({'; '.join(result.reasons)}): {_short(src)}",
+                    )
+                )
     return problems
 
 

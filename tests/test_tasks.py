@@ -350,6 +350,18 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
         ),
         ({}, ["print(5+"], "success_criteria.valid_patterns[0].pattern", "does not parse"),
         (
+            {"required_numbers": [5, 3]},
+            ["print(5+3)", "x = 5\ny = 3\nprint(4+4)"],
+            "success_criteria.valid_patterns[1].pattern",
+            "the scorer does not accept it (number 5 does not count",
+        ),
+        (
+            {"required_keywords": ["if"]},
+            ["if 5 > 3:\n    pass\nprint(5+3)"],
+            "success_criteria.valid_patterns[0].pattern",
+            "the scorer does not accept it (keyword 'if' does not count",
+        ),
+        (
             {},
             ["print(5+4)"],
             "success_criteria.valid_patterns[0].pattern",
