@@ -430,10 +430,15 @@ def _run_child(src, timeout, deadline, cap, settings, ctx):
         finally:
             exit_(71)
     timed_out = False
+    engine_gone = False
     try:
         pidfd = os.pidfd_open(pid)
     except OSError:
         pidfd = None
+    poller = select.poll()
+    if pidfd is not None:
+        poller.register(pidfd, select.POLLIN)
+    poller.register(ctx["cmd_fd"], 0)  # reports only POLLHUP/POLLERR: the engine went away
     try:
         while True:
             left = t0 + deadline - time.monotonic()
@@ -441,7 +446,11 @@ def _run_child(src, timeout, deadline, cap, settings, ctx):
                 timed_out = True
                 break
             if pidfd is not None:
-                if select.select([pidfd], [], [], left)[0]:
+                events = poller.poll(max(1, int(left * 1000 + 0.999)))
+                if any(fd == ctx["cmd_fd"] for fd, _ in events):
+                    engine_gone = True
+                    break
+                if events:
                     break
             else:
                 time.sleep(min(left, 0.001))
@@ -460,6 +469,8 @@ def _run_child(src, timeout, deadline, cap, settings, ctx):
             wstatus = 0
         if pidfd is not None:
             os.close(pidfd)
+    if engine_gone:
+        os._exit(0)
     dur = time.monotonic() - t0
     while True:  # reap orphans re-parented to us (we are init of the pid namespace)
         try:

@@ -78,7 +78,7 @@ def _check_config(cfg: SandboxConfig) -> None:
         raise InputError("expected at least 64", where, "sandbox.memory_mb")
     if cfg.recycle_every < 1:
         raise InputError("must be positive", where, "sandbox.recycle_every")
-    if getattr(cfg, "max_source", 1) < 1:
+    if cfg.max_source < 1:
         raise InputError("must be positive", where, "sandbox.max_source")
 
 
@@ -428,7 +428,7 @@ class _ProcessBackend:
     def run_many(self, codes: list[str], timeout: float) -> list[ExecResult]:
         with self.lock:
             results: list[ExecResult | None] = [None] * len(codes)
-            max_source = getattr(self.cfg, "max_source", 20_000)
+            max_source = self.cfg.max_source
             todo = []
             for i, code in enumerate(codes):
                 if not isinstance(code, str):
@@ -678,7 +678,7 @@ class _ProcessBackend:
             "timeout": self.cfg.timeout,
             "strict_timeout_slack": _STRICT_SLACK,
             "max_output": self.cfg.max_output,
-            "max_source": getattr(self.cfg, "max_source", 20_000),
+            "max_source": self.cfg.max_source,
             "memory_mb": self.cfg.memory_mb,
             "stats": dict(self.stats),
         }
@@ -720,7 +720,7 @@ class _InProcessBackend:
 
         out: list[ExecResult] = []
         for code in codes:
-            if not isinstance(code, str) or len(code) > getattr(self.cfg, "max_source", 20_000):
+            if not isinstance(code, str) or len(code) > self.cfg.max_source:
                 out.append(ExecResult("rejected", "", "SourceTooLarge", 0.0))
                 continue
             buf = io.StringIO()
