@@ -472,7 +472,16 @@ class _Facts:
         "dead",
     )
 
-    def __init__(self, tree: ast.Module, constraints: list[_Constraint], dispatch: dict) -> None:
+    def __init__(
+        self,
+        tree: ast.Module,
+        constraints: list[_Constraint],
+        dispatch: dict[type, tuple[int, ...]],
+        numbers: dict[int | float, tuple[int, ...]] | None = None,
+        strings: dict[str, tuple[int, ...]] | None = None,
+    ) -> None:
+        numbers = numbers or {}
+        strings = strings or {}
         self.stmts: list[ast.stmt] = []
         self.stmt_parent: dict[int, ast.stmt | None] = {}
         self.owner: dict[int, str | None] = {}
@@ -504,7 +513,21 @@ class _Facts:
                     child_owner = node.name  # type: ignore[attr-defined]
                 elif (cls is ast.Global or cls is ast.Nonlocal) and owner is not None:
                     self.printing.add(owner)  # writes outer names: run for its effect
-            elif cls is ast.Constant or cls is ast.JoinedStr or cls is ast.UnaryOp:
+            elif cls is ast.Constant:
+                self.literals.append(node)
+                v = node.value  # type: ignore[attr-defined]
+                tv = type(v)
+                found = (
+                    numbers.get(v)
+                    if tv is int or tv is float
+                    else strings.get(v)
+                    if tv is str
+                    else None
+                )
+                if found:
+                    for i in found:
+                        self.candidates[i].append(node)
+            elif cls is ast.JoinedStr or cls is ast.UnaryOp:
                 self.literals.append(node)
             elif cls is ast.Call:
                 if owner is not None and _is_output_call(node):  # type: ignore[arg-type]
@@ -521,8 +544,14 @@ class _Facts:
                     if type(part) is ast.FormattedValue:
                         stack.append((part, child_owner, child_parent))
                 continue
-            for child in _children(node):
-                stack.append((child, child_owner, child_parent))
+            for name in _CHILD_FIELDS.get(cls) or _child_fields(cls):
+                value = getattr(node, name, None)
+                if value.__class__ is list:
+                    for child in value:
+                        if isinstance(child, ast.AST):
+                            stack.append((child, child_owner, child_parent))
+                elif isinstance(value, ast.AST):
+                    stack.append((value, child_owner, child_parent))
         self.stmts.reverse()  # roughly source order
         # Statements that can never run: the body of a loop over an empty literal, of
         # `while False:`, the untaken branch of `if <constant>:`.
@@ -967,10 +996,19 @@ class TaskScorer:
         self.expected = normalise_output(task.expected_output, task)
         self._expected_number = _as_number(self.expected)
         dispatch: dict[type, list[int]] = {}
+        numbers: dict[int | float, list[int]] = {}
+        strings: dict[str, list[int]] = {}
         for i, c in enumerate(self.constraints):
-            for t in c.types or ():
-                dispatch.setdefault(t, []).append(i)
+            if c.kind == "number":
+                numbers.setdefault(c.value, []).append(i)
+            elif c.kind == "string":
+                strings.setdefault(c.value, []).append(i)
+            else:
+                for t in c.types or ():
+                    dispatch.setdefault(t, []).append(i)
         self._dispatch = {k: tuple(v) for k, v in dispatch.items()}
+        self._numbers = {k: tuple(v) for k, v in numbers.items()}
+        self._strings = {k: tuple(v) for k, v in strings.items()}
         self._pattern_kinds: list[tuple[dict[type, int], int]] = []
         self._allowed_literals: set[str] = set()
         for src in task.valid_patterns:
@@ -1031,7 +1069,7 @@ class TaskScorer:
                 syntax_error="too deeply nested",
                 met=tuple(False for _ in self.constraints),
             )
-        facts = _Facts(tree, self.constraints, self._dispatch)
+        facts = _Facts(tree, self.constraints, self._dispatch, self._numbers, self._strings)
         live = _Liveness(facts)
         met: list[bool] = []
         reasons: list[str] = []
@@ -1203,7 +1241,7 @@ class TaskScorer:
         """Ablation variants of one program: (code, constraint index, value kind, source)."""
         plan = []
         tree = ast.parse(code)
-        facts = _Facts(tree, self.constraints, self._dispatch)
+        facts = _Facts(tree, self.constraints, self._dispatch, self._numbers, self._strings)
         live = _Liveness(facts)
         parents = _Parents(tree)
         for i, (c, nodes) in enumerate(zip(self.constraints, facts.candidates, strict=True)):
