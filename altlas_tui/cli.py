@@ -383,7 +383,7 @@ class _BenchRuns:
     def __init__(self, runs) -> None:
         self._runs = runs
 
-    def start_run(self, task, seed, algo, config, kind="bench"):
+    def start_run(self, task, seed, algo, config, kind="bench", start_step=0):
         return self._runs.start_run(task, seed, algo, config, kind="bench")
 
     def __getattr__(self, name):

@@ -189,6 +189,8 @@ class Engine:
         self.hints = HintManager(
             self.config.hints, task, self.trainer.tok, enabled=self.hints_enabled
         )
+        if self.store is not None and self.fresh and hasattr(self.store, "archive_task_state"):
+            self.store.archive_task_state(task.name)  # keep the old progress, start anew
         if self.store is not None and not self.fresh:
             state = self.store.load_task_state(task.name, expect=self.trainer.meta())
             if state is not None:
@@ -205,8 +207,10 @@ class Engine:
         if self.store is not None:
             try:
                 self.store.set_last_task(task.name)
-                self._run_id = self.store.runs.start_run(task.name, self.seed, self.config.train.algo,
-                                                         self.config.to_dict())  # fmt: skip
+                self._run_id = self.store.runs.start_run(
+                    task.name, self.seed, self.config.train.algo, self.config.to_dict(),
+                    start_step=self.trainer.total_attempts,
+                )  # fmt: skip
             except Exception:
                 log.exception("run store unavailable")
                 self._run_id = None
@@ -223,9 +227,7 @@ class Engine:
         state = self.trainer.state_dict()
         if self.hints is not None:
             state["hints"] = self.hints.state_dict()
-        path = self.store.save_task_state(self.task.name, state)
-        if self._run_id is not None:
-            self.store.runs.flush()
+        path = self.store.save_task_state(self.task.name, state)  # flushes the run history too
         self._checkpoint_at = time.time()
         log.info("checkpoint (%s) %s", why, path)
         self._emit(
