@@ -1151,7 +1151,7 @@ class TaskScorer:
                 comps,
                 [f"does not parse: {a.syntax_error}"],
                 "",
-                "syntax",
+                "error",  # not run: a SyntaxError is what running it would give
             )
         assert r is not None
         status = r.status

@@ -146,6 +146,14 @@ def test_run_many_is_called_at_most_twice_and_results_are_cached() -> None:
     assert scorer.analyse(codes[0]) is scorer.analyse(codes[0])
 
 
+def test_syntax_error_is_not_run() -> None:
+    runner = CountingRunner()
+    r = TaskScorer(load_task("add_two_numbers")).score_many(["print(5+"], runner)[0]
+    assert runner.calls == []
+    assert r.score == 0.0 and r.status == "error" and r.stdout == ""
+    assert r.reasons[0].startswith("does not parse: ")
+
+
 def test_no_ablation_call_without_candidates() -> None:
     runner = CountingRunner()
     TaskScorer(load_task("add_two_numbers")).score_many(["print(1)", "print(8)"], runner)
