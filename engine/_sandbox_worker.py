@@ -336,7 +336,10 @@ def _fast_main(cmd_fd, res_fd, prog_fd):
             text = "".join(out.parts)
             if out.n > cap and status == "ok":
                 status, err = "error", f"OutputLimitExceeded: more than {cap} characters"
+            g.clear()  # breaks the function <-> globals cycles a program leaves behind
             del g
+            if err.startswith("MemoryError"):
+                gc.collect()
             dirty = clean(i + 1 == len(codes))
             if dirty:
                 status, err = "killed", f"SandboxViolation: worker {dirty} changed"

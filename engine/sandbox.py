@@ -635,10 +635,21 @@ class _ProcessBackend:
         uid_drop = bool(fi.get("uid_drop")) and bool(si.get("uid_drop"))
         chroot = bool(fi.get("chroot")) and bool(si.get("chroot"))
         rl = fi.get("rlimits", {})
-        full = uid_drop and chroot and fast_netns and strict_netns
+        layers = ["processes", "rlimits"]
+        layers += ["chroot"] if chroot else []
+        layers += ["uid"] if uid_drop else []
+        layers += ["netns"] if fast_netns and strict_netns else []
+        layers += ["pidns"] if si.get("pidns") else []
+        if uid_drop and chroot and fast_netns and strict_netns:
+            level = "full"
+        elif uid_drop or chroot:
+            level = "partial"
+        else:
+            level = "minimal"
         return {
             "backend": "process",
-            "level": "full" if full else "partial",
+            "level": level,
+            "summary": f"{level}: {'+'.join(layers)}, no seccomp",
             "fast_tier": {
                 "workers": len(self.workers),
                 "spare_workers": len(self.spares),
@@ -767,6 +778,7 @@ class _InProcessBackend:
         return {
             "backend": "inprocess",
             "level": "none",
+            "summary": "none: in-process exec, tests only",
             "fast_tier": {},
             "strict_tier": {},
             "uid_drop": False,

@@ -331,3 +331,46 @@ def test_engine_death_takes_workers_down(code: str) -> None:
             subprocess.run(["rm", "-rf", "--", info["root_dir"]], check=False)
         eng.kill()
         eng.wait()
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "x = " + "-" * 19000 + "1",
+        "x = " + "not " * 4900 + "1",
+        "x = " + "(" * 1000 + "1" + ")" * 1000,
+        "x = " + "[" * 5000 + "]" * 5000,
+        "print(" + "+".join(["1"] * 6000) + ")",
+        "print('\\ud800')",
+        "x = '\\x00'\nprint(x)",
+        "x = 1\x00",
+    ],
+)
+def test_pathological_sources_never_break_the_sandbox(sb: Sandbox, code: str) -> None:
+    r = sb.run_many([code, "print(6*7)"])
+    assert r[0].status in ("ok", "error", "killed", "timeout")
+    assert r[1].stdout == "42\n"
+    assert sb.run_many(["print(6*7)"])[0].stdout == "42\n"
+
+
+def test_fast_tier_escape_attempts_are_routed_or_contained(sb: Sandbox) -> None:
+    """Plain-looking escapes: none may reach frames, globals or the worker's modules."""
+    attempts = [
+        "def g():\n    yield 1\nx = g()\nnext(x)\nprint(x.gi_frame.f_back)",
+        "try:\n    1/0\nexcept Exception as e:\n    print(e.with_traceback(None).args)",
+        "print(print.__self__)",
+        "print('{0.__class__.__mro__}'.format(1))",
+        "print(vars())",
+        "print(dir())",
+        "async def c():\n    pass\nx = c()\nprint(x.cr_frame.f_back)",
+        "b = __builtins__\nprint(b)",
+        "f = lambda: 0\nprint(f.__globals__)",
+    ]
+    before = sb.describe()["stats"]["strict"]
+    r = sb.run_many(attempts)
+    # everything that names a frame, a dunder or an introspection builtin left the fast tier
+    assert sb.describe()["stats"]["strict"] - before == len(attempts) - 1
+    assert r[1].stdout == "('division by zero',)\n"
+    for x in r:
+        assert "_sandbox_worker" not in x.stdout and "cmd_fd" not in x.stdout
+    assert sb.run_many(["print(sorted([2, 1]))"])[0].stdout == "[1, 2]\n"
