@@ -1,0 +1,111 @@
+"""The command line contract (CONTRACT.md): exit codes, one-line errors, JSON shapes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+SUMMARY_KEYS = {"event", "task", "seed", "algo", "solved", "attempts_to_solve", "attempts",
+                "unique_programs", "seconds", "attempts_per_second", "best_score", "best_code",
+                "solution", "hints_provided", "total_attempts"}  # fmt: skip
+
+
+def run(*args: str, stdin: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "altlas_tui.cli", *args],
+        capture_output=True, text=True, input=stdin, timeout=timeout,
+    )  # fmt: skip
+
+
+def test_help():
+    out = run("--help")
+    assert out.returncode == 0 and "train" in out.stdout and "bench" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("train", "--task", "no_such_task", "--max-attempts", "10"),
+        ("train", "--task-file", "/nonexistent/task.json"),
+        ("train",),
+        ("score", "--task", "add_two_numbers", "/nonexistent/prog.py"),
+        ("tasks", "show", "nope"),
+        ("bench", "--tasks", "add_two_numbers", "--seeds", "0"),
+        ("train", "--task", "add_two_numbers", "--algo", "genetic"),
+        ("train", "--task", "add_two_numbers", "--set", "train.nope=1"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args):
+    out = run(*args)
+    assert out.returncode == 2, out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_bad_task_file_names_file_and_field(tmp_path):
+    bad = tmp_path / "t.json"
+    bad.write_text(json.dumps({"name": "t", "description": "d", "target_language": "python",
+                               "success_criteria": {"expected_output": 5}}))  # fmt: skip
+    out = run("tasks", "validate", str(bad))
+    assert out.returncode == 2 and str(bad) in out.stderr and "expected_output" in out.stderr
+    js = tmp_path / "js.json"
+    js.write_text(json.dumps({"name": "js", "description": "d", "target_language": "javascript",
+                              "success_criteria": {"expected_output": "5"}}))  # fmt: skip
+    out = run("train", "--task-file", str(js))
+    assert out.returncode == 2 and "javascript" in out.stderr
+
+
+def test_score_json(tmp_path):
+    prog = tmp_path / "p.py"
+    prog.write_text("print(5 + 3)\n")
+    out = run("score", "--task", "add_two_numbers", str(prog), "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert set(data) == {"task", "score", "success", "components", "reasons", "stdout", "status"}
+    assert data["success"] is True and data["score"] == 1.0
+    out = run("score", "--task", "add_two_numbers", "-", "--json", stdin="print(8)\n")
+    data = json.loads(out.stdout)
+    assert data["success"] is False and data["reasons"]
+
+
+def test_tasks_list_and_show():
+    out = run("tasks", "list")
+    assert out.returncode == 0 and "basic_loop" in out.stdout
+    out = run("tasks", "show", "benchmark_add_two_numbers")
+    assert out.returncode == 0 and "add_two_numbers" in out.stdout
+
+
+def test_train_json_resume_and_fresh():
+    out = run(
+        "train", "--task", "add_two_numbers", "--max-attempts", "600", "--json", "--seed", "1"
+    )
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(x) for x in out.stdout.splitlines()]
+    summary = lines[-1]
+    assert set(summary) == SUMMARY_KEYS and summary["event"] == "summary"
+    assert all(x["event"] == "progress" for x in lines[:-1])
+    first_total = summary["total_attempts"]
+    assert first_total == summary["attempts"] >= 600 or summary["solved"]
+    # the next run resumes the saved state
+    out = run("train", "--task", "add_two_numbers", "--max-attempts", "256", "--json")
+    again = json.loads(out.stdout.splitlines()[-1])
+    assert again["total_attempts"] == first_total + again["attempts"]
+    # --fresh starts over
+    out = run("train", "--task", "add_two_numbers", "--max-attempts", "256", "--json", "--fresh")
+    fresh = json.loads(out.stdout.splitlines()[-1])
+    assert fresh["total_attempts"] == fresh["attempts"]
+
+
+def test_bench_json_and_history():
+    out = run(
+        "bench", "--tasks", "add_two_numbers", "--seeds", "2", "--max-attempts", "512", "--json"
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert len(data) == 2 and {d["seed"] for d in data} == {0, 1}
+    assert all(set(d) == SUMMARY_KEYS for d in data)
+    hist = run("history")
+    assert hist.returncode == 0 and "bench" in hist.stdout
