@@ -55,8 +55,16 @@ Ablation confirms it (only for success candidates: right output, static checks p
   Only a variant that runs without error and prints something different is evidence: a variant
   that merely crashes (`0*(1/(5+3))` with 3 -> -5, `f(10, 20) * 0` with f returning None)
   proves nothing about the output.
-  Known limit: an expression built to be constant on all tested values of n (e.g. `(n > 100)`)
-  fools the number check; such programs still need the right output and every other constraint.
+  Numbers and strings must also change the output *the way the task's own valid patterns do*
+  for at least one replacement value (consistently replaced, or at one occurrence, since a
+  number may play two roles as in `i = 1` ... `i += 1`): `print(int(5 > 3) + 7)` prints 8 and
+  depends on 5 and 3, but with 5 -> 6 it prints 8 where `print(5+3)` prints 9, so it fails.
+  This rejects honest programs that use a required number in a role no valid pattern gives it
+  (`numbers[-3]` instead of `numbers[2]`); a task that wants to allow those lists them as
+  valid patterns.
+  Known limit: all of this checks that constructs influence the output as in some valid pattern
+  for a few perturbations, not that the program is the intended one; an expression tailored to
+  agree with a pattern on one tested value can still pass.
 
 Hard-coded answers are never a success and get no output-similarity credit (so `print(8)` scores
 below an honest wrong attempt like `print(5-3)`): a literal anywhere in the program, live or dead,
@@ -1023,8 +1031,8 @@ class TaskScorer:
                 if key is not None:
                     self._allowed_literals.add(key)
         self._analyses: dict[str, Analysis] = {}
-        self._ablations: dict[str, tuple[int, ...]] = {}
-        self._pattern_responds: dict[int, bool] = {}
+        self._ablations: dict[str, tuple[tuple[int, str], ...]] = {}
+        self._pattern_profiles: dict[int, tuple[bool, list[set[str]] | None]] = {}
 
     # ---- static ---------------------------------------------------------------------------
 
@@ -1158,7 +1166,7 @@ class TaskScorer:
         stdout = r.stdout or ""
         dead = self._ablations.get(code, ())
         met = list(a.met)
-        for i in dead:
+        for i, _ in dead:
             if i >= 0:
                 met[i] = False
         share = sum(met) / len(met) if met else 1.0
@@ -1178,12 +1186,7 @@ class TaskScorer:
         elif got != self.expected:
             reasons.append(f"output {_clip(got)!r} differs from expected {_clip(self.expected)!r}")
         reasons.extend(a.reasons)
-        reasons.extend(
-            f"{self.constraints[i].label} does not affect the output"
-            if i >= 0
-            else "the program is too complex to check by ablation"
-            for i in dead
-        )
+        reasons.extend(why for _, why in dead)
         if a.hardcoded is not None:
             reasons.append(
                 f"hard-coded answer: the program contains the literal {_clip(a.hardcoded)}"
@@ -1203,42 +1206,62 @@ class TaskScorer:
     def _ablate(self, codes: list[str], results: dict[str, ExecLike], run_many: RunMany) -> None:
         if not codes:
             return
-        plan: list[tuple[str, int, bool, str]] = []  # (code, constraint, value_kind, variant)
+        plan: list[tuple[str, int, int, bool, str]] = []
         broken: set[str] = set()
         for code in codes:
             try:
                 plan.extend(self._plan(code))
             except (RecursionError, ValueError, TypeError, AttributeError):
                 broken.add(code)
-        variants = list(dict.fromkeys(src for _, _, _, src in plan))
+        variants = list(dict.fromkeys(p[-1] for p in plan))
         outcome: dict[str, ExecLike] = {}
         if variants:
             outcome = dict(zip(variants, run_many(variants), strict=True))
-        changed: dict[tuple[str, int], bool] = {}
+        changed: set[tuple[str, int]] = set()
+        like_patterns: set[tuple[str, int]] = set()
         tried: set[tuple[str, int]] = set()
-        for code, i, _value_kind, src in plan:
+        for code, i, k, consistent, src in plan:
             tried.add((code, i))
             r = outcome[src]
-            base = normalise_output(results[code].stdout, self.task)
-            # Only a variant that runs and prints something else is evidence: a variant that
-            # merely crashes (None * 0, 1 / 0) proves nothing about the output.
-            differs = r.status == "ok" and normalise_output(r.stdout, self.task) != base
-            if differs:
-                changed[(code, i)] = True
+            if r.status != "ok":
+                # A variant that merely crashes (None * 0, 1 / 0) proves nothing.
+                continue
+            out = normalise_output(r.stdout, self.task)
+            if consistent and out != normalise_output(results[code].stdout, self.task):
+                changed.add((code, i))
+            if k >= 0:
+                expected = self._pattern_profile(i)[1]
+                if expected is None or out in expected[k]:
+                    like_patterns.add((code, i))
         for code in codes:
-            dead: list[int] = [-1] if code in broken else []
+            dead: list[tuple[int, str]] = [(-1, "the program is too complex to check")]
+            if code not in broken:
+                dead = []
             for i, c in enumerate(self.constraints):
-                if (code, i) not in tried or changed.get((code, i)):
+                if (code, i) not in tried:
                     continue
-                if c.kind in ("number", "string") and not self._responds_in_patterns(i):
-                    continue  # the task's own patterns leave this value inert too
-                dead.append(i)
+                value_kind = c.kind in ("number", "string")
+                if (code, i) not in changed and not (
+                    value_kind and not self._pattern_profile(i)[0]
+                ):
+                    dead.append((i, f"{c.label} does not affect the output"))
+                elif value_kind and (code, i) not in like_patterns:
+                    dead.append(
+                        (
+                            i,
+                            f"changing {c.label.split(' ', 1)[1]} does not change the output the"
+                            " way it changes the task's valid patterns",
+                        )
+                    )
             if len(self._ablations) >= self.cache_size:
                 self._ablations.clear()
             self._ablations[code] = tuple(dead)
 
-    def _plan(self, code: str) -> list[tuple[str, int, bool, str]]:
-        """Ablation variants of one program: (code, constraint index, value kind, source)."""
+    def _plan(self, code: str) -> list[tuple[str, int, int, bool, str]]:
+        """Ablation variants of one program: (code, constraint index, value index, consistent,
+        source). The value index is -1 for structural variants; `consistent` is False for a
+        value replaced at one occurrence only (used only to compare with the patterns: a
+        number may play two roles, like `i = 1` and `i += 1`)."""
         plan = []
         tree = ast.parse(code)
         facts = _Facts(tree, self.constraints, self._dispatch, self._numbers, self._strings)
@@ -1247,44 +1270,55 @@ class TaskScorer:
         for i, (c, nodes) in enumerate(zip(self.constraints, facts.candidates, strict=True)):
             if c.kind in ("number", "string"):
                 values = _number_values(c.value) if c.kind == "number" else _string_values(c.value)
-                for src in _substitute(tree, nodes, values):  # type: ignore[arg-type]
-                    plan.append((code, i, True, src))
+                for k, src in enumerate(_substitute(tree, nodes, values)):  # type: ignore[arg-type]
+                    plan.append((code, i, k, True, src))
+                if len(nodes) > 1:
+                    for node in nodes[:_MAX_OCCURRENCES]:
+                        for k, src in enumerate(_substitute(tree, [node], values)):  # type: ignore[list-item]
+                            plan.append((code, i, k, False, src))
                 continue
             counted = [n for n in nodes if _node_live(n, live, facts)[0]][:_MAX_OCCURRENCES]
             for n in counted:
                 for src in _structural_variants(tree, parents, n, c):
-                    plan.append((code, i, False, src))
+                    plan.append((code, i, -1, True, src))
         return plan
 
-    def _responds_in_patterns(self, i: int) -> bool:
-        """Whether some valid pattern's output changes when constraint i's value is changed."""
-        if i in self._pattern_responds:
-            return self._pattern_responds[i]
+    def _pattern_profile(self, i: int) -> tuple[bool, list[set[str]] | None]:
+        """How the task's valid patterns react when constraint i's value is replaced:
+        (whether any output changes, per replacement value the set of their outputs).
+        None instead of the sets when no pattern contains the value."""
+        cached = self._pattern_profiles.get(i)
+        if cached is not None:
+            return cached
         c = self.constraints[i]
         values = _number_values(c.value) if c.kind == "number" else _string_values(c.value)
-        sources: list[tuple[str, str]] = []
+        sources: list[tuple[str, int, str]] = []
         for src in self.task.valid_patterns:
             try:
                 tree = ast.parse(src)
             except SyntaxError:
                 continue
             nodes = [n for n in ast.walk(tree) if c.matches(n)]
-            if nodes:
-                sources.extend((src, v) for v in _substitute(tree, nodes, values))  # type: ignore[arg-type]
-        responds = not sources  # no pattern to compare with: be strict
+            for k, variant in enumerate(_substitute(tree, nodes, values) if nodes else []):  # type: ignore[arg-type]
+                sources.append((src, k, variant))
+        profile: tuple[bool, list[set[str]] | None] = (True, None)  # nothing to compare: strict
         if sources:
-            originals = list(dict.fromkeys(s for s, _ in sources))
+            originals = list(dict.fromkeys(s for s, _, _ in sources))
             base = {
                 s: normalise_output(r.stdout, self.task)
                 for s, r in zip(originals, run_trusted(originals), strict=True)
             }
-            runs = run_trusted([v for _, v in sources])
-            responds = any(
-                r.status == "ok" and normalise_output(r.stdout, self.task) != base[s]
-                for (s, _), r in zip(sources, runs, strict=True)
-            )
-        self._pattern_responds[i] = responds
-        return responds
+            outputs: list[set[str]] = [set() for _ in values]
+            responds = False
+            for (s, k, _), r in zip(sources, run_trusted([v for _, _, v in sources]), strict=True):
+                if r.status != "ok":
+                    continue
+                out = normalise_output(r.stdout, self.task)
+                outputs[k].add(out)
+                responds = responds or out != base[s]
+            profile = (responds, outputs)
+        self._pattern_profiles[i] = profile
+        return profile
 
 
 def _status_reason(status: str, error: str) -> str:

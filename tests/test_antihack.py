@@ -60,6 +60,9 @@ HACKS = [
     ("add_two_numbers", "print(4+4 if 5+3 else 0)", "number 5 does not affect the output"),
     ("add_two_numbers", "if 5+3:\n    print(4+4)", "number 3 does not affect the output"),
     ("add_two_numbers", "print(4+4 + 0*[5, 3][1])", "number 5 does not affect the output"),
+    ("add_two_numbers", "print(int(5 > 3) + 7)", "changing 5 does not change the output"),
+    ("add_two_numbers", "print(5 // 3 + 7)", "changing 3 does not change the output"),
+    ("add_two_numbers", "print(3 * 3 - 5 + 4)", "changing 3 does not change the output"),
     ("add_two_numbers", "print(5+3)\n1/0", "failed when run: ZeroDivisionError"),
     ("add_two_numbers", "print(5+3", "does not parse"),
     # --- concatenate_strings: expected "helloworld", requires +, 'hello', 'world' ------------
@@ -126,6 +129,11 @@ HACKS = [
         "keyword 'for' does not affect the output",
     ),
     ("basic_loop", "print(sum(range(1, 5 + 1)))", "missing keyword 'for'"),
+    (
+        "basic_loop",
+        "t = 0\nfor i in [1, 5]:\n    t += i\nprint(t * 2 + 3)",
+        "changing 1 does not change the output",
+    ),
     # --- function_with_return: expected "15.0", requires def, return, +, /, 10, 20, 2 -------
     ("function_with_return", "print(15.0)", "hard-coded answer"),
     (
@@ -161,6 +169,7 @@ HACKS = [
     # --- list_operations: expected "8", requires +, 1..5 ---------------------------------------
     ("list_operations", "numbers = [1, 2, 3, 4, 5]\nprint(8)", "hard-coded answer"),
     ("list_operations", "a = [1, 2, 3, 4, 5]\nprint(3 + 5)", "number 1 does not count"),
+    ("list_operations", "print([1, 2, 3, 4, 5][2] + 5)", "number 4 does not affect the output"),
     (
         "list_operations",
         "numbers = [1, 2, 3, 4, 5]\nprint(sum([numbers[2], numbers[4]]))",
