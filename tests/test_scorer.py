@@ -220,9 +220,13 @@ def test_case_and_whitespace_rules(tmp_path: Path) -> None:
 
 
 def test_history_task_without_constraints() -> None:
-    path = Path("/work/shared/reference-tasks/history/2654721_add_two_numbers.json")
-    if not path.exists():
-        pytest.skip("reference tasks not present")
+    path = (
+        Path(__file__).parent
+        / "data"
+        / "reference_tasks"
+        / "history"
+        / "2654721_add_two_numbers.json"
+    )
     task = load_task(path)
     assert score_program(task, "print(5+3)", run_many=run_trusted).success
     hard = score_program(task, "print(8)", run_many=run_trusted)

@@ -20,7 +20,8 @@ from engine.tasks import (
     validate_task_file,
 )
 
-REFERENCE = Path(os.environ.get("ALTLAS_REFERENCE_TASKS", "/work/shared/reference-tasks"))
+# Unchanged copies of the prototype's task files (../shared/reference-tasks in the workspace).
+REFERENCE = Path(__file__).resolve().parent / "data" / "reference_tasks"
 SHIPPED = Path(__file__).resolve().parent.parent / "tasks" / "benchmarks"
 SIX = [
     "add_two_numbers",
@@ -402,3 +403,14 @@ def test_normalise_output_rules() -> None:
     strict = Task(**{**base.__dict__, "whitespace_sensitive": True, "case_sensitive": False})
     assert normalise_output("A  b\n\n", strict) == "a  b"
     assert normalise_output(" A\n", strict) == " a"
+
+
+def test_vendored_reference_copies_are_unchanged() -> None:
+    original = Path("/work/shared/reference-tasks")
+    if not original.is_dir():
+        pytest.skip("workspace originals not present")
+    ours = sorted(p.relative_to(REFERENCE) for p in REFERENCE.rglob("*") if p.is_file())
+    theirs = sorted(p.relative_to(original) for p in original.rglob("*") if p.is_file())
+    assert ours == theirs
+    for rel in ours:
+        assert (REFERENCE / rel).read_bytes() == (original / rel).read_bytes(), rel
