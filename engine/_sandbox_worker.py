@@ -176,6 +176,7 @@ def _fast_main(cmd_fd, res_fd, prog_fd):
     libc = ctypes.CDLL(None, use_errno=True)
     mm = mmap.mmap(prog_fd, 64)
     pack_into = struct.pack_into
+    unpack_from = struct.unpack_from
     monotonic = time.monotonic
     perf = time.perf_counter
 
@@ -283,6 +284,9 @@ def _fast_main(cmd_fd, res_fd, prog_fd):
         last_flush = monotonic()
         dirty = ""
         for i, src in enumerate(codes):
+            lseq, limit = unpack_from("<qq", mm, 24)
+            if lseq == seq and i >= limit:
+                break  # the engine handed the rest of this message to another worker
             t0 = perf()
             pack_into("<qqd", mm, 0, seq, i, monotonic())
             entry = cache.get(src)

@@ -47,6 +47,7 @@ _HDR = 4
 _MAX_MESSAGE = 256 * 1024 * 1024
 _STRICT_SLACK = 0.05  # fork and lock-down time allowed on top of a strict program's timeout
 _SPAWN_TIMEOUT = 10.0
+_HELPERS = 2  # fast workers beyond `workers`: take over stuck chunks, stand in for killed ones
 _CLEAN_ENV = {"LC_ALL": "C.UTF-8"}
 
 
@@ -188,6 +189,7 @@ class _Worker:
         self.count = 0
         self.dead = False
         self.killed = False
+        self.uid: int | None = None
         cmd_r, self.cmd_w = os.pipe()
         self.res_r, res_w = os.pipe()
         fds = [cmd_r, res_w]
@@ -263,17 +265,21 @@ class _Worker:
     def wait_ready(self, timeout: float = _SPAWN_TIMEOUT) -> bool:
         end = time.monotonic() + timeout
         while self.info is None and not self.dead:
-            left = end - time.monotonic()
-            if left <= 0:
+            left = max(0.0, end - time.monotonic())
+            if not select.select([self.res_r], [], [], left)[0]:
                 return False
-            if select.select([self.res_r], [], [], left)[0]:
-                msgs = self.read_messages()
-                if msgs is None:
-                    return False
-                for m in msgs:
-                    if m[0] == "ready":
-                        self.info = m[1]
+            msgs = self.read_messages()
+            if msgs is None:
+                return False
+            for m in msgs:
+                if m[0] == "ready":
+                    self.info = m[1]
         return self.info is not None
+
+    def set_limit(self, seq: int, limit: int) -> None:
+        """Tell the worker to stop before program `limit` of message `seq`."""
+        if self.mm is not None:
+            struct.pack_into("<qq", self.mm, 24, seq, limit)
 
     def progress(self) -> tuple[int, int, float]:
         assert self.mm is not None
@@ -331,6 +337,18 @@ def _kill_all(workers: list[_Worker], uids: list[int]) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
+class _Job:
+    """A chunk of a batch sent to one fast worker."""
+
+    __slots__ = ("seq", "chunk", "limit", "sent")
+
+    def __init__(self, seq: int, chunk: list[int], sent: float) -> None:
+        self.seq = seq
+        self.chunk = chunk  # global indices, in the order sent
+        self.limit = len(chunk)  # programs from here on were handed to another worker
+        self.sent = sent
+
+
 class _ProcessBackend:
     def __init__(self, cfg: SandboxConfig) -> None:
         self.cfg = cfg
@@ -349,24 +367,26 @@ class _ProcessBackend:
         if not self.is_root:
             zyg = ("--user", "--map-root-user", *zyg)
         self.zygote_prefix = [unshare, *zyg] if unshare and _unshare_ok(zyg) else []
-        self.workers: list[_Worker] = []
-        self.spares: deque[_Worker] = deque()
+        # Fast pool: `workers` processes take a batch's chunks; the helpers take over the rest
+        # of a chunk whose worker is stuck in a long program, and stand in for killed workers.
+        self.pool: list[_Worker] = []
+        self.pool_size = cfg.workers + _HELPERS
         self.zygote: _Worker | None = None
-        self.next_fast_uid = 1
-        self.stats = {"fast": 0, "strict": 0, "replaced": 0, "recycled": 0}
+        self.next_fast_uid = 0
+        self.stats = {"fast": 0, "strict": 0, "replaced": 0, "recycled": 0, "handoffs": 0}
         self._finalizer = weakref.finalize(self, _kill_all, [], [])
         try:
-            for _ in range(cfg.workers):
-                self.workers.append(self._spawn_fast())
-            self.spares.append(self._spawn_fast())
+            for _ in range(self.pool_size):
+                self.pool.append(self._spawn_fast())
             self.zygote = self._spawn_zygote()
-            for w in [*self.workers, self.zygote]:
+            self._track()
+            for w in [*self.pool, self.zygote]:
                 if not w.wait_ready():
                     raise SandboxError(f"sandbox {w.kind} worker did not start")
         except BaseException:
             self.close()
             raise
-        self.fast_info = self.workers[0].info or {}
+        self.fast_info = self.pool[0].info or {}
         self.strict_info = self.zygote.info or {}
 
     # -- spawning ---------------------------------------------------------------------------
@@ -376,11 +396,10 @@ class _ProcessBackend:
             return []
         return list(range(self.uid_base, self.uid_base + 64))
 
-    def _track(self, w: _Worker) -> _Worker:
+    def _track(self) -> None:
         self._finalizer.detach()
-        live = [x for x in [*self.workers, *self.spares, self.zygote, w] if x is not None]
+        live = [x for x in [*self.pool, self.zygote] if x is not None]
         self._finalizer = weakref.finalize(self, _kill_all, live, self._uids())
-        return w
 
     def _settings(self, uid: int | None) -> dict[str, Any]:
         return {
@@ -396,32 +415,40 @@ class _ProcessBackend:
     def _spawn_fast(self) -> _Worker:
         uid = None
         if self.uid_base is not None:
-            # Each fast worker gets its own uid, so RLIMIT_NPROC=1 and kill(-1) stay per process.
+            # Each fast worker has its own uid (the strict tier has uid_base), so RLIMIT_NPROC=1
+            # and kill(-1) stay within one process.
             uid = self.uid_base + 1 + self.next_fast_uid % 63
             self.next_fast_uid += 1
-        return self._track(_Worker("fast", self.fast_prefix, self._settings(uid)))
+        w = _Worker("fast", self.fast_prefix, self._settings(uid))
+        w.uid = uid
+        return w
 
     def _spawn_zygote(self) -> _Worker:
         uid = self.uid_base if self.uid_base is not None else None
-        return self._track(_Worker("zygote", self.zygote_prefix, self._settings(uid)))
+        return _Worker("zygote", self.zygote_prefix, self._settings(uid))
 
-    def _replace(self, w: _Worker, recycled: bool = False) -> _Worker:
-        """Kill `w` and put a ready spare in its place (spawning the next spare)."""
+    def _retire(self, w: _Worker, recycled: bool = False) -> None:
+        """Kill a fast worker and start its successor (which becomes usable once ready)."""
         w.kill()
-        if self.uid_base is not None and w.info:
-            _kill_uid(w.info.get("uid", -1))
+        if self.uid_base is not None and w.uid is not None:
+            _kill_uid(w.uid)
         self.stats["recycled" if recycled else "replaced"] += 1
-        while True:
-            new = self.spares.popleft() if self.spares else self._spawn_fast()
-            self.spares.append(self._spawn_fast())
-            if new.wait_ready():
-                break
-            new.kill()
-            if not self.spares[0].wait_ready():
-                raise SandboxError("sandbox fast worker did not start")
-        self.workers[self.workers.index(w)] = new
-        self._track(new)
-        return new
+        self.pool[self.pool.index(w)] = self._spawn_fast()
+        self._track()
+
+    def _poll_ready(self, block: bool) -> None:
+        """Read the start-up message of pool members still starting (wait for one if `block`)."""
+        starting = [w for w in self.pool if w.info is None and not w.dead]
+        if not starting:
+            return
+        ready = select.select([w.res_r for w in starting], [], [], _SPAWN_TIMEOUT if block else 0)
+        for w in starting:
+            if w.res_r in ready[0]:
+                w.wait_ready(0.0)
+                if w.dead:
+                    self._retire(w)
+        if block and not any(w.info is not None for w in self.pool):
+            raise SandboxError("sandbox fast worker did not start")
 
     # -- running ----------------------------------------------------------------------------
 
@@ -442,130 +469,141 @@ class _ProcessBackend:
             strict = self._run_fast(codes, todo, timeout, results)
             if strict:
                 self._run_strict(codes, strict, timeout, results)
-            for w in list(self.workers):
+            for w in list(self.pool):
                 if w.count >= self.cfg.recycle_every:
-                    self._replace(w, recycled=True)
+                    self._retire(w, recycled=True)
             assert all(r is not None for r in results)
             return results  # type: ignore[return-value]
 
     def _run_fast(
         self, codes: list[str], todo: list[int], timeout: float, results: list[Any]
     ) -> list[int]:
-        """Run `todo` on the fast workers; return the indices the strict tier must run."""
+        """Run `todo` on the fast pool; return the indices the strict tier must run."""
         strict: list[int] = []
         hard = timeout + max(0.05, timeout)
+        suspect = max(0.005, timeout / 10)
         cap = self.cfg.max_output
-        n = len(self.workers)
-        size = -(-len(todo) // n) if todo else 0
-        pending: deque[list[int]] = deque(
-            todo[k : k + size] for k in range(0, len(todo), size) if size
-        )
-        # worker -> [seq, chunk, received flags, n received, time sent]
-        active: dict[_Worker, list[Any]] = {}
+        done = bytearray(len(codes))
+        size = -(-len(todo) // self.cfg.workers) if todo else 1
+        pending: deque[list[int]] = deque(todo[k : k + size] for k in range(0, len(todo), size))
+        active: dict[_Worker, _Job] = {}
         while pending or active:
-            for w in list(self.workers):
+            self._poll_ready(block=not active and not any(w.info for w in self.pool))
+            for w in list(self.pool):
                 if not pending:
                     break
-                if w in active:
+                if w in active or w.dead or w.info is None:
                     continue
-                if w.dead:
-                    w = self._replace(w)
-                chunk = pending.popleft()
+                chunk = [i for i in pending.popleft() if not done[i]]
+                if not chunk:
+                    continue
                 self.seq += 1
                 if not w.send((self.seq, timeout, cap, [codes[i] for i in chunk])):
                     pending.appendleft(chunk)
-                    self._replace(w)
+                    self._retire(w)
                     continue
-                active[w] = [self.seq, chunk, [False] * len(chunk), 0, time.monotonic()]
+                active[w] = _Job(self.seq, chunk, time.monotonic())
             if not active:
                 continue
             now = time.monotonic()
+            idle = any(w not in active and w.info is not None and not w.dead for w in self.pool)
             wait = 0.05
-            for w, st in active.items():
+            for w, job in active.items():
                 seq, i, t0 = w.progress()
-                if seq == st[0] and 0 <= i < len(st[1]) and not st[2][i]:
+                if seq == job.seq and 0 <= i < job.limit and not done[job.chunk[i]]:
                     wait = min(wait, t0 + hard - now)
+                    if idle and job.limit > i + 1:
+                        wait = min(wait, t0 + suspect - now)
                 else:
-                    wait = min(wait, st[4] + _SPAWN_TIMEOUT - now)
-            ready = select.select([w.res_r for w in active], [], [], max(wait, 0.0005))[0]
+                    wait = min(wait, job.sent + _SPAWN_TIMEOUT - now)
+            fds = [w.res_r for w in active]
+            fds += [w.res_r for w in self.pool if w.info is None and not w.dead]
+            ready = set(select.select(fds, [], [], max(wait, 0.0005))[0])
             for w in list(active):
-                st = active[w]
+                job = active[w]
                 if w.res_r in ready:
                     msgs = w.read_messages()
                     if msgs is None:  # the worker died
-                        self._fast_lost(w, st, results, pending, w.exit_reason())
                         del active[w]
+                        self._fast_lost(w, job, done, results, pending, w.exit_reason())
                         continue
+                    finished = False
                     for m in msgs:
-                        if m[0] != "r" or m[1] != st[0]:
+                        if m[0] != "r" or m[1] != job.seq:
                             continue
                         for j, status, out, err, dur in m[2]:
-                            if not (0 <= j < len(st[1])) or st[2][j]:
+                            if not (0 <= j < len(job.chunk)) or done[job.chunk[j]]:
                                 continue
-                            st[2][j] = True
-                            st[3] += 1
-                            idx = st[1][j]
+                            idx = job.chunk[j]
+                            done[idx] = 1
                             if status == "strict":
                                 strict.append(idx)
                             else:
                                 results[idx] = ExecResult(status, out, err, dur)
                                 w.count += 1
                                 self.stats["fast"] += 1
-                        if m[3] == 2:  # the worker found itself tampered with and quit
-                            w.dead = True
-                    if st[3] == len(st[1]):
+                        if m[3]:
+                            finished = True
+                            if m[3] == 2:  # the worker found itself tampered with and quit
+                                w.dead = True
+                    if finished:
                         del active[w]
+                        rest = [job.chunk[k] for k in range(job.limit) if not done[job.chunk[k]]]
+                        if rest:
+                            pending.appendleft(rest)
                         if w.dead:
-                            self._replace(w)
+                            self._retire(w)
                         continue
-                    if w.dead:
-                        self._fast_lost(w, st, results, pending, "Killed: worker quit")
-                        del active[w]
-                        continue
-                # Hard deadline of the program in progress.
                 seq, i, t0 = w.progress()
                 now = time.monotonic()
-                if seq == st[0] and 0 <= i < len(st[1]) and not st[2][i]:
+                if seq == job.seq and 0 <= i < job.limit and not done[job.chunk[i]]:
                     if now - t0 > hard:
-                        self._fast_lost(
-                            w,
-                            st,
-                            results,
-                            pending,
-                            f"TimeoutError: exceeded {timeout:g}s",
-                            status="timeout",
-                            duration=now - t0,
-                        )
                         del active[w]
-                elif now - st[4] > _SPAWN_TIMEOUT:
-                    self._fast_lost(w, st, results, pending, "Killed: worker stopped answering")
+                        error = f"TimeoutError: exceeded {timeout:g}s"
+                        self._fast_lost(w, job, done, results, pending, error, i, now - t0)
+                    elif now - t0 > suspect and job.limit > i + 1 and self._has_idle(active):
+                        # Hand the rest of the chunk to an idle worker; this one stops at i.
+                        rest = [job.chunk[k] for k in range(i + 1, job.limit)]
+                        job.limit = i + 1
+                        w.set_limit(job.seq, job.limit)
+                        pending.appendleft(rest)
+                        self.stats["handoffs"] += 1
+                elif now - job.sent > _SPAWN_TIMEOUT:
                     del active[w]
+                    self._fast_lost(w, job, done, results, pending, "Killed: worker hung")
         return strict
+
+    def _has_idle(self, active: dict[_Worker, _Job]) -> bool:
+        return any(w not in active and w.info is not None and not w.dead for w in self.pool)
 
     def _fast_lost(
         self,
         w: _Worker,
-        st: list[Any],
+        job: _Job,
+        done: bytearray,
         results: list[Any],
         pending: deque[list[int]],
         error: str,
-        status: str = "killed",
+        i: int = -1,
         duration: float = 0.0,
     ) -> None:
-        """A worker died or was killed mid-chunk: blame the program in progress, requeue the rest."""
-        seq, i, t0 = w.progress() if w.mm is not None else (-1, -1, 0.0)
+        """A worker died or overran: blame the program in progress, requeue the rest, replace it.
+
+        `i` >= 0: the engine killed it for overrunning program `i` (status timeout)."""
+        status = "timeout" if i >= 0 else "killed"
+        if i < 0:
+            seq, i, _ = w.progress()
+            if not (seq == job.seq and 0 <= i < job.limit and not done[job.chunk[i]]):
+                # No progress record for this chunk: blame its first unfinished program.
+                i = next((k for k in range(job.limit) if not done[job.chunk[k]]), -1)
         w.kill()
-        chunk, got = st[1], st[2]
-        if not (seq == st[0] and 0 <= i < len(chunk) and not got[i]):
-            # No progress record for this chunk: blame its first unfinished program.
-            i = next((k for k in range(len(chunk)) if not got[k]), -1)
         if i >= 0:
-            results[chunk[i]] = ExecResult(status, "", error, duration)
-            got[i] = True
-        rest = [chunk[k] for k in range(len(chunk)) if not got[k]]
+            done[job.chunk[i]] = 1
+            results[job.chunk[i]] = ExecResult(status, "", error, duration)
+        rest = [job.chunk[k] for k in range(job.limit) if not done[job.chunk[k]]]
         if rest:
             pending.appendleft(rest)
-        self._replace(w)
+        self._retire(w)
 
     def _run_strict(
         self, codes: list[str], todo: list[int], timeout: float, results: list[Any]
@@ -621,9 +659,9 @@ class _ProcessBackend:
             _kill_uid(self.uid_base)
         self.stats["replaced"] += 1
         self.zygote = self._spawn_zygote()
+        self._track()
         if not self.zygote.wait_ready():
             raise SandboxError("sandbox strict-tier zygote did not start")
-        self._track(self.zygote)
 
     # -- reporting and shutdown -------------------------------------------------------------
 
@@ -651,8 +689,8 @@ class _ProcessBackend:
             "level": level,
             "summary": f"{level}: {'+'.join(layers)}, no seccomp",
             "fast_tier": {
-                "workers": len(self.workers),
-                "spare_workers": len(self.spares),
+                "workers": self.cfg.workers,
+                "helper_workers": len(self.pool) - self.cfg.workers,
                 "builtins": "restricted",
                 "builtin_names": len(fi.get("builtins", [])),
                 "rlimits": sorted(k for k, v in rl.items() if v),
@@ -695,14 +733,14 @@ class _ProcessBackend:
         }
 
     def processes(self) -> dict[str, Any]:
-        fast = [w.pid for w in [*self.workers, *self.spares] if not w.dead]
+        fast = [w.pid for w in self.pool if not w.dead]
         zyg = self.zygote.pid if self.zygote is not None and not self.zygote.dead else None
         uids = (self.uid_base, self.uid_base + 64) if self.uid_base is not None else None
         return {"fast": fast, "zygote": zyg, "uids": uids, "root_dir": self.root_dir}
 
     def close(self) -> None:
-        live = [x for x in [*self.workers, *self.spares, self.zygote] if x is not None]
-        self.workers, self.spares, self.zygote = [], deque(), None
+        live = [x for x in [*self.pool, self.zygote] if x is not None]
+        self.pool, self.zygote = [], None
         _kill_all(live, self._uids())
         self._finalizer.detach()
         shutil.rmtree(self.root_dir, ignore_errors=True)

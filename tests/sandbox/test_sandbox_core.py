@@ -235,8 +235,13 @@ def test_worker_killed_between_batches_is_replaced(sb: Sandbox) -> None:
 
 
 def test_worker_dying_mid_batch_blames_one_program(sb: Sandbox) -> None:
-    pid = sb.processes()["fast"][0]
-    killer = threading.Timer(0.3, os.kill, (pid, signal.SIGKILL))
+    pids = sb.processes()["fast"]
+
+    def kill_all() -> None:  # whichever worker runs the loop, it dies at 0.3 s
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+
+    killer = threading.Timer(0.3, kill_all)
     killer.start()
     r = sb.run_many(["print(0)", LOOP, "print(2)"], timeout=3.0)
     killer.join()
