@@ -443,6 +443,29 @@ def _literal_text(node: ast.AST) -> tuple[str, float | None] | None:
 _SKIP_FIELDS = frozenset({"ctx", "type_comment", "type_ignores"})
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
+# Node roles for the single walk.
+_R_OTHER, _R_STMT, _R_CONST, _R_LIT, _R_CALL, _R_NAME, _R_ATTR, _R_BOOL, _R_IFEXP, _R_FSTR = range(
+    10
+)
+_ROLES: dict[type, int] = {
+    ast.Constant: _R_CONST,
+    ast.UnaryOp: _R_LIT,
+    ast.Call: _R_CALL,
+    ast.Name: _R_NAME,
+    ast.Attribute: _R_ATTR,
+    ast.BoolOp: _R_BOOL,
+    ast.IfExp: _R_IFEXP,
+    ast.JoinedStr: _R_FSTR,
+}
+
+
+def _role(cls: type) -> int:
+    role = _ROLES.get(cls)
+    if role is None:
+        role = _R_STMT if issubclass(cls, ast.stmt) else _R_OTHER
+        _ROLES[cls] = role
+    return role
+
 
 def _child_fields(cls: type) -> tuple[str, ...]:
     fields = _CHILD_FIELDS.get(cls)
@@ -452,33 +475,43 @@ def _child_fields(cls: type) -> tuple[str, ...]:
     return fields
 
 
-def _children(node: ast.AST) -> list[ast.AST]:
-    """Child nodes (without expression contexts), faster than `ast.iter_child_nodes`."""
-    out: list[ast.AST] = []
-    for name in _child_fields(type(node)):
-        value = getattr(node, name, None)
-        if value.__class__ is list:
-            out.extend(c for c in value if isinstance(c, ast.AST))
-        elif isinstance(value, ast.AST):
-            out.append(value)
-    return out
+class _Stmt:
+    """What one statement uses, defines and calls (its own expressions, not its body's)."""
+
+    __slots__ = (
+        "node",
+        "owner",
+        "parent",
+        "dead",
+        "live",
+        "uses",
+        "defines",
+        "value_calls",
+        "exec_call",
+        "outputs",
+        "methods_on",
+    )
+
+    def __init__(self, node: ast.stmt, owner: str | None, parent: _Stmt | None, dead: bool) -> None:
+        self.node = node
+        self.owner = owner
+        self.parent = parent
+        self.dead = dead
+        self.live = False
+        self.uses: set[str] = set()
+        self.defines: list[str] = []
+        self.value_calls: set[str] = set()  # user functions whose result this statement uses
+        self.exec_call: str | None = None  # `f(...)` as a whole expression statement
+        self.outputs = False  # calls print / sys.stdout.write
+        self.methods_on: set[str] = set()  # names whose methods it calls (x.append(...))
 
 
 class _Facts:
-    """One walk over the tree: statements, functions, constraint candidates, literals."""
+    """One walk over the tree: statements with their uses, functions, constraint candidates
+    (with the statement they sit in and whether they sit in a dead sub-expression), literals,
+    node kinds."""
 
-    __slots__ = (
-        "stmts",
-        "stmt_parent",
-        "owner",
-        "defs",
-        "printing",
-        "candidates",
-        "kinds",
-        "literals",
-        "dead_branches",
-        "dead",
-    )
+    __slots__ = ("stmts", "info", "defs", "printing", "candidates", "where", "kinds", "literals")
 
     def __init__(
         self,
@@ -490,280 +523,249 @@ class _Facts:
     ) -> None:
         numbers = numbers or {}
         strings = strings or {}
-        self.stmts: list[ast.stmt] = []
-        self.stmt_parent: dict[int, ast.stmt | None] = {}
-        self.owner: dict[int, str | None] = {}
+        self.stmts: list[_Stmt] = []
+        self.info: dict[int, _Stmt] = {}
         self.defs: dict[str, ast.AST] = {}
         self.printing: set[str] = set()
         self.candidates: list[list[ast.AST]] = [[] for _ in constraints]
-        self.kinds: dict[type, int] = {}
-        kinds = self.kinds
-        self.literals: list[ast.AST] = []
-        self.dead_branches: list[list[ast.stmt]] = []
+        self.where: dict[int, tuple[_Stmt | None, bool]] = {}
+        kinds: dict[type, int] = {}
+        self.kinds = kinds
+        literals: list[ast.AST] = []
+        self.literals = literals
+        candidates = self.candidates
+        where = self.where
         generic = [i for i, c in enumerate(constraints) if c.types is None]
-        stack: list[tuple[ast.AST, str | None, ast.stmt | None]] = [(tree, None, None)]
+        stack: list[tuple[ast.AST, _Stmt | None, str | None, bool]] = [(tree, None, None, False)]
+        pop, push = stack.pop, stack.append
         while stack:
-            node, owner, parent = stack.pop()
+            node, st, owner, dead = pop()
             cls = type(node)
             kinds[cls] = kinds.get(cls, 0) + 1
-            child_owner, child_parent = owner, parent
-            if isinstance(node, ast.stmt):
-                self.stmts.append(node)
-                if cls is ast.If or cls is ast.While or cls is ast.For:
-                    dead_body = _dead_body(node)  # type: ignore[arg-type]
-                    if dead_body:
-                        self.dead_branches.append(dead_body)
-                self.stmt_parent[id(node)] = parent
-                self.owner[id(node)] = owner
-                child_parent = node
+            role = _ROLES.get(cls)
+            if role is None:
+                role = _role(cls)
+            found: tuple[int, ...] | None = dispatch.get(cls)
+            child_owner = owner
+            if role == _R_STMT:
+                st = _Stmt(node, owner, st, dead)  # type: ignore[arg-type]
+                self.stmts.append(st)
+                self.info[id(node)] = st
                 if cls in _FUNCS:
                     self.defs[node.name] = node  # type: ignore[attr-defined]
                     child_owner = node.name  # type: ignore[attr-defined]
+                elif cls is ast.Assign:
+                    for t in node.targets:  # type: ignore[attr-defined]
+                        _target_names(t, st.defines)
+                elif cls is ast.AugAssign or cls is ast.AnnAssign:
+                    _target_names(node.target, st.defines)  # type: ignore[attr-defined]
+                    if cls is ast.AugAssign and not dead:
+                        st.uses.update(st.defines)  # x += 1 reads x
+                elif cls is ast.For or cls is ast.AsyncFor:
+                    _target_names(node.target, st.defines)  # type: ignore[attr-defined]
+                elif cls is ast.ClassDef:
+                    st.defines.append(node.name)  # type: ignore[attr-defined]
+                elif cls is ast.Import or cls is ast.ImportFrom:
+                    st.defines.extend(
+                        (a.asname or a.name).split(".")[0]
+                        for a in node.names  # type: ignore[attr-defined]
+                    )
+                elif cls is ast.Delete:
+                    for t in node.targets:  # type: ignore[attr-defined]
+                        _target_names(t, st.defines)
                 elif (cls is ast.Global or cls is ast.Nonlocal) and owner is not None:
                     self.printing.add(owner)  # writes outer names: run for its effect
-            elif cls is ast.Constant:
-                self.literals.append(node)
+                if cls is ast.If or cls is ast.While or cls is ast.For:
+                    body = _dead_body(node)  # type: ignore[arg-type]
+                    if body:
+                        # Push the statements that can never run as dead, the rest normally.
+                        for name in _child_fields(cls):
+                            value = getattr(node, name, None)
+                            if value.__class__ is list:
+                                flag = dead or value is body
+                                for child in reversed(value):
+                                    push((child, st, child_owner, flag))
+                            elif isinstance(value, ast.AST):
+                                push((value, st, child_owner, dead))
+                        found and self._candidate(node, found, constraints, st, dead)
+                        continue
+            elif role == _R_CONST:
+                literals.append(node)
                 v = node.value  # type: ignore[attr-defined]
                 tv = type(v)
-                found = (
-                    numbers.get(v)
-                    if tv is int or tv is float
-                    else strings.get(v)
-                    if tv is str
-                    else None
-                )
-                if found:
-                    for i in found:
-                        self.candidates[i].append(node)
-            elif cls is ast.JoinedStr or cls is ast.UnaryOp:
-                self.literals.append(node)
-            elif cls is ast.Call:
-                if owner is not None and _is_output_call(node):  # type: ignore[arg-type]
+                if tv is int or tv is float:
+                    found = numbers.get(v)
+                elif tv is str:
+                    found = strings.get(v)
+                found = found or dispatch.get(cls)
+            elif role == _R_NAME:
+                if not dead and st is not None and type(node.ctx) is ast.Load:  # type: ignore[attr-defined]
+                    st.uses.add(node.id)  # type: ignore[attr-defined]
+            elif role == _R_ATTR:
+                if not dead and st is not None:
+                    st.uses.add(node.attr)  # type: ignore[attr-defined]  # over-approximate
+            elif role == _R_CALL:
+                func = node.func  # type: ignore[attr-defined]
+                output = _is_output_call(node)  # type: ignore[arg-type]
+                if output and owner is not None:
                     self.printing.add(owner)
-            for i in dispatch.get(cls, ()):
-                if constraints[i].matches(node):
-                    self.candidates[i].append(node)
-            for i in generic:
-                if constraints[i].matches(node):
-                    self.candidates[i].append(node)
-            if cls is ast.JoinedStr:
+                if not dead and st is not None:
+                    if output:
+                        st.outputs = True
+                    if isinstance(func, ast.Name):
+                        if type(st.node) is ast.Expr and st.node.value is node:  # type: ignore[attr-defined]
+                            st.exec_call = func.id
+                        else:
+                            st.value_calls.add(func.id)
+                    elif isinstance(func, ast.Attribute):
+                        base = func.value
+                        while isinstance(base, (ast.Attribute, ast.Subscript)):
+                            base = base.value
+                        if isinstance(base, ast.Name):
+                            st.methods_on.add(base.id)
+            elif role == _R_LIT:
+                literals.append(node)
+            elif role == _R_BOOL:
+                # `8 or x`, `0 and x`: what follows a deciding constant never runs.
+                stop_on = isinstance(node.op, ast.Or)  # type: ignore[attr-defined]
+                flag = dead
+                pending = []
+                for v in node.values:  # type: ignore[attr-defined]
+                    pending.append((v, st, child_owner, flag))
+                    t = _truthiness(v)
+                    if t is not None and t == stop_on:
+                        flag = True
+                stack.extend(reversed(pending))
+                found and self._candidate(node, found, constraints, st, dead)
+                continue
+            elif role == _R_IFEXP:
+                t = _truthiness(node.test)  # type: ignore[attr-defined]
+                push((node.orelse, st, child_owner, dead or t is True))  # type: ignore[attr-defined]
+                push((node.body, st, child_owner, dead or t is False))  # type: ignore[attr-defined]
+                push((node.test, st, child_owner, dead))  # type: ignore[attr-defined]
+                found and self._candidate(node, found, constraints, st, dead)
+                continue
+            elif role == _R_FSTR:
+                literals.append(node)
                 # Its constant parts are not separate literals; its {expressions} are code.
                 for part in node.values:  # type: ignore[attr-defined]
                     if type(part) is ast.FormattedValue:
-                        stack.append((part, child_owner, child_parent))
+                        push((part, st, child_owner, dead))
+                found and self._candidate(node, found, constraints, st, dead)
                 continue
+            if found:
+                self._candidate(node, found, constraints, st, dead)
+            for i in generic:
+                if constraints[i].matches(node):
+                    candidates[i].append(node)
+                    where[id(node)] = (st, dead)
             for name in _CHILD_FIELDS.get(cls) or _child_fields(cls):
                 value = getattr(node, name, None)
                 if value.__class__ is list:
-                    for child in value:
+                    for child in reversed(value):
                         if isinstance(child, ast.AST):
-                            stack.append((child, child_owner, child_parent))
+                            push((child, st, child_owner, dead))
                 elif isinstance(value, ast.AST):
-                    stack.append((value, child_owner, child_parent))
-        self.stmts.reverse()  # roughly source order
-        # Statements that can never run: the body of a loop over an empty literal, of
-        # `while False:`, the untaken branch of `if <constant>:`.
-        self.dead: set[int] = set()
-        for body in self.dead_branches:
-            for s in body:
-                self.dead.update(id(n) for n in ast.walk(s) if isinstance(n, ast.stmt))
-        # A function that calls a printing function prints too (one level is enough here).
-        for name, fn in self.defs.items():
-            if name in self.printing:
-                continue
-            for n in ast.walk(fn):
+                    push((value, st, child_owner, dead))
+        # A function that calls a printing function prints too.
+        grew = True
+        while grew:
+            grew = False
+            for st in self.stmts:
                 if (
-                    isinstance(n, ast.Call)
-                    and isinstance(n.func, ast.Name)
-                    and n.func.id in self.printing
+                    st.owner is not None
+                    and st.owner not in self.printing
+                    and (
+                        (st.exec_call in self.printing)
+                        or any(c in self.printing for c in st.value_calls)
+                    )
                 ):
-                    self.printing.add(name)
-                    break
+                    self.printing.add(st.owner)
+                    grew = True
+
+    def _candidate(
+        self,
+        node: ast.AST,
+        found: tuple[int, ...],
+        constraints: list[_Constraint],
+        st: _Stmt | None,
+        dead: bool,
+    ) -> None:
+        for i in found:
+            c = constraints[i]
+            if c.kind in ("number", "string") or c.matches(node):
+                self.candidates[i].append(node)
+                self.where[id(node)] = (st, dead)
 
 
 class _Liveness:
-    """Which statements and expression nodes can affect the output (flow-insensitive)."""
+    """Which statements can affect the output (flow-insensitive fixpoint over names)."""
 
     def __init__(self, facts: _Facts) -> None:
         self.f = facts
         self.names: set[str] = set()
         self.value_funcs: set[str] = set()  # functions whose return value reaches output
         self.exec_funcs: set[str] = set()  # functions run for their printing
-        self.stmts: set[int] = set()
-        self.nodes: set[int] = set()
-        self._solve()
+        printing = facts.printing
+        changed = True
+        while changed:
+            changed = False
+            for st in facts.stmts:
+                if st.live or st.dead:
+                    continue
+                if st.owner is not None and not self.func_live(st.owner):
+                    continue
+                cls = type(st.node)
+                if cls is ast.Expr:
+                    live = (
+                        st.outputs
+                        or st.exec_call in printing
+                        or any(c in printing for c in st.value_calls)
+                        or not self.names.isdisjoint(st.methods_on)
+                    )
+                elif cls is ast.Return:
+                    live = st.owner in self.value_funcs
+                else:
+                    live = not self.names.isdisjoint(st.defines)
+                if live:
+                    self._mark(st)
+                    changed = True
 
     def func_live(self, name: str) -> bool:
         return name in self.value_funcs or name in self.exec_funcs
 
-    def _solve(self) -> None:
-        f = self.f
-        changed = True
-        while changed:
-            changed = False
-            for s in f.stmts:
-                if id(s) in self.stmts or id(s) in f.dead:
-                    continue
-                owner = f.owner[id(s)]
-                if owner is not None and not self.func_live(owner):
-                    continue
-                if self._stmt_live(s, owner):
-                    self._mark(s)
-                    changed = True
+    def _mark(self, st: _Stmt | None) -> None:
+        """Mark a statement live with its enclosing compound statements (not a def)."""
+        while st is not None and not st.live and type(st.node) not in _FUNCS:
+            st.live = True
+            self.names |= st.uses
+            self.value_funcs |= st.value_calls
+            if st.exec_call is not None and st.exec_call in self.f.defs:
+                self.exec_funcs.add(st.exec_call)
+            st = st.parent
 
-    def _stmt_live(self, s: ast.stmt, owner: str | None) -> bool:
-        cls = type(s)
-        if cls is ast.Expr:
-            return self._has_effect(s.value)  # type: ignore[attr-defined]
-        if cls is ast.Assign or cls is ast.AugAssign or cls is ast.AnnAssign:
-            targets = s.targets if cls is ast.Assign else [s.target]  # type: ignore[attr-defined]
-            names: list[str] = []
-            for t in targets:
-                _target_names(t, names)
-            return any(n in self.names for n in names)
-        if cls is ast.Return:
-            return owner is not None and owner in self.value_funcs
-        if cls is ast.For or cls is ast.AsyncFor:
-            names = []
-            _target_names(s.target, names)  # type: ignore[attr-defined]
-            return any(n in self.names for n in names)
-        if cls is ast.ClassDef:
-            return s.name in self.names  # type: ignore[attr-defined]
-        if cls is ast.Import or cls is ast.ImportFrom:
-            return any((a.asname or a.name).split(".")[0] in self.names for a in s.names)  # type: ignore[attr-defined]
-        if cls is ast.Delete:
-            names = []
-            for t in s.targets:  # type: ignore[attr-defined]
-                _target_names(t, names)
-            return any(n in self.names for n in names)
-        return False
+    def stmt_live(self, node: ast.AST) -> bool:
+        st = self.f.info.get(id(node))
+        return st is not None and st.live
 
-    def _has_effect(self, expr: ast.expr) -> bool:
-        """An expression statement matters if it (possibly) prints or mutates a live name."""
-        for n in self._live_walk(expr, record=False):
-            if isinstance(n, ast.Call):
-                func = n.func
-                if _is_output_call(n) or (
-                    isinstance(func, ast.Name) and func.id in self.f.printing
-                ):
-                    return True
-                if isinstance(func, ast.Attribute):
-                    base: ast.AST = func.value
-                    while isinstance(base, (ast.Attribute, ast.Subscript)):
-                        base = base.value
-                    if isinstance(base, ast.Name) and base.id in self.names:
-                        return True
-        return False
-
-    def _mark(self, s: ast.stmt) -> None:
-        """Mark `s` live with its enclosing compound statements, and record what they use."""
-        node: ast.stmt | None = s
-        while node is not None and id(node) not in self.stmts:
-            self.stmts.add(id(node))
-            self._uses(node)
-            if type(node) in _FUNCS:
-                break
-            node = self.f.stmt_parent.get(id(node))
-            if node is not None and type(node) in _FUNCS:
-                break
-
-    def _uses(self, s: ast.stmt) -> None:
-        cls = type(s)
-        exprs: list[ast.AST] = []
-        if cls is ast.Expr:
-            value = s.value  # type: ignore[attr-defined]
-            if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
-                # The statement's own call result is discarded: a user function called here
-                # runs for its printing, not for its value.
-                name = value.func.id
-                if name in self.f.defs:
-                    self.exec_funcs.add(name)
-                self.nodes.add(id(value))
-                self.nodes.add(id(value.func))
-                exprs.extend(value.args)
-                exprs.extend(k.value for k in value.keywords)
-            else:
-                exprs.append(value)
-        elif cls is ast.Assign:
-            exprs.append(s.value)  # type: ignore[attr-defined]
-            for t in s.targets:  # type: ignore[attr-defined]
-                exprs.extend(self._target_uses(t))
-        elif cls is ast.AugAssign or cls is ast.AnnAssign:
-            if s.value is not None:  # type: ignore[attr-defined]
-                exprs.append(s.value)  # type: ignore[attr-defined]
-            exprs.append(s.target)  # type: ignore[attr-defined]
-        elif cls is ast.Return:
-            if s.value is not None:  # type: ignore[attr-defined]
-                exprs.append(s.value)  # type: ignore[attr-defined]
-        elif cls is ast.For or cls is ast.AsyncFor:
-            exprs.append(s.iter)  # type: ignore[attr-defined]
-        elif cls is ast.While or cls is ast.If:
-            exprs.append(s.test)  # type: ignore[attr-defined]
-        elif cls is ast.With or cls is ast.AsyncWith:
-            exprs.extend(item.context_expr for item in s.items)  # type: ignore[attr-defined]
-        for e in exprs:
-            for _ in self._live_walk(e, record=True):
-                pass
-
-    @staticmethod
-    def _target_uses(t: ast.AST) -> list[ast.AST]:
-        out: list[ast.AST] = []
-        while isinstance(t, (ast.Subscript, ast.Attribute)):
-            if isinstance(t, ast.Subscript):
-                out.append(t.slice)
-            t = t.value
-        return out
-
-    def _live_walk(self, expr: ast.AST, record: bool):
-        """Nodes of `expr` that are evaluated in a way that can matter (skips constant
-        short-circuits and dead branches); with `record`, marks them live."""
-        stack = [expr]
-        while stack:
-            n = stack.pop()
-            if isinstance(n, ast.expr_context):
-                continue
-            if record:
-                self.nodes.add(id(n))
-                if isinstance(n, ast.Name):
-                    self.names.add(n.id)
-                elif isinstance(n, ast.Attribute):
-                    self.names.add(n.attr)  # class attributes, module globals: over-approximate
-                elif (
-                    isinstance(n, ast.Call)
-                    and isinstance(n.func, ast.Name)
-                    and n.func.id in self.f.defs
-                ):
-                    self.value_funcs.add(n.func.id)
-            yield n
-            cls = type(n)
-            if cls is ast.BoolOp:
-                stop = ast.Or if isinstance(n.op, ast.Or) else ast.And  # type: ignore[attr-defined]
-                kept = []
-                for v in n.values:  # type: ignore[attr-defined]
-                    kept.append(v)
-                    t = _truthiness(v)
-                    if t is not None and t == (stop is ast.Or):
-                        break
-                stack.extend(reversed(kept))
-                continue
-            if cls is ast.IfExp:
-                t = _truthiness(n.test)  # type: ignore[attr-defined]
-                stack.append(n.test)  # type: ignore[attr-defined]
-                if t is None:
-                    stack.extend((n.orelse, n.body))  # type: ignore[attr-defined]
-                else:
-                    stack.append(n.body if t else n.orelse)  # type: ignore[attr-defined]
-                continue
-            if cls is ast.JoinedStr:
-                stack.extend(reversed(n.values))  # type: ignore[attr-defined]
-                continue
-            stack.extend(reversed(_children(n)))
+    def node_live(self, node: ast.AST) -> bool:
+        """An expression node is live if not in a dead sub-expression and its statement is
+        live (for a def's defaults and decorators: the function is live)."""
+        st, dead = self.f.where.get(id(node), (None, True))
+        if dead or st is None:
+            return False
+        if type(st.node) in _FUNCS:
+            return self.func_live(st.node.name)  # type: ignore[attr-defined]
+        return st.live
 
 
 def _node_live(node: ast.AST, live: _Liveness, facts: _Facts) -> tuple[bool, str]:
     """(counts, why not) for one candidate construct."""
     if isinstance(node, ast.stmt):
         cls = type(node)
+        st = facts.info[id(node)]
+        if st.dead:
+            return False, "it can never run"
         if cls in _FUNCS:
             name = node.name  # type: ignore[attr-defined]
             if not live.func_live(name):
@@ -772,9 +774,9 @@ def _node_live(node: ast.AST, live: _Liveness, facts: _Facts) -> tuple[bool, str
                 return False, f"function {name!r} does nothing"
             return True, ""
         if cls in (ast.Break, ast.Continue, ast.Pass):
-            parent = facts.stmt_parent.get(id(node))
-            return (parent is not None and id(parent) in live.stmts), "it cannot affect the output"
-        if id(node) not in live.stmts:
+            parent = st.parent
+            return (parent is not None and parent.live), "it cannot affect the output"
+        if not st.live:
             return False, "it cannot affect the output"
         if cls is ast.Return:
             value = node.value  # type: ignore[attr-defined]
@@ -782,13 +784,13 @@ def _node_live(node: ast.AST, live: _Liveness, facts: _Facts) -> tuple[bool, str
                 return False, "the return gives no value"
             return True, ""
         if cls in _LOOPS or cls is ast.If:
+            body_live = any(live.stmt_live(b) for b in node.body)  # type: ignore[attr-defined]
             if _only_junk(node.body):  # type: ignore[attr-defined]
                 return False, "its body is only pass/break/continue"
-            if not any(id(b) in live.stmts for b in node.body):  # type: ignore[attr-defined]
-                if cls is ast.If and any(id(b) in live.stmts for b in node.orelse):  # type: ignore[attr-defined]
-                    pass
-                else:
-                    return False, "its body cannot affect the output"
+            if not body_live and not (
+                cls is ast.If and any(live.stmt_live(b) for b in node.orelse)  # type: ignore[attr-defined]
+            ):
+                return False, "its body cannot affect the output"
             if cls is ast.If and _truthiness(node.test) is not None:  # type: ignore[attr-defined]
                 return False, "its condition is a constant"
             if cls is ast.While and _truthiness(node.test) is False:  # type: ignore[attr-defined]
@@ -797,13 +799,13 @@ def _node_live(node: ast.AST, live: _Liveness, facts: _Facts) -> tuple[bool, str
                 return False, "it loops over an empty iterable"
         return True, ""
     if isinstance(node, ast.comprehension):
-        if id(node.iter) not in live.nodes:
+        if not live.node_live(node):
             return False, "it cannot affect the output"
         if _empty_iterable(node.iter):
             return False, "it loops over an empty iterable"
         return True, ""
     if isinstance(node, ast.expr):
-        if id(node) not in live.nodes:
+        if not live.node_live(node):
             return False, "it cannot affect the output"
         if isinstance(node, ast.IfExp) and _truthiness(node.test) is not None:
             return False, "its condition is a constant"
