@@ -74,7 +74,9 @@ equal to the expected output, compared as text under the task's rules (`'8'`, `'
 conditional_check). Multi-line expected outputs are only checked as a whole.
 
 `TaskScorer.score_many` calls `run_many` at most twice (all programs once, then all ablation
-variants once) and caches both analyses and ablation verdicts by program text.
+variants once, together with the task's own patterns under the same replacements the first time
+they are needed) and caches analyses, ablation verdicts and pattern reactions. Everything the
+scorer executes goes through `run_many` (the sandbox).
 """
 
 from __future__ import annotations
@@ -98,7 +100,6 @@ from engine.tasks import (
     normalise_output,
     number_matches,
     operator_matches,
-    run_trusted,
     string_matches,
 )
 
@@ -1215,10 +1216,23 @@ class TaskScorer:
                 plan.extend(self._plan(code))
             except (RecursionError, ValueError, TypeError, AttributeError):
                 broken.add(code)
-        variants = list(dict.fromkeys(p[-1] for p in plan))
+        # The task's own patterns under the same replacements run in the same batch (once per
+        # scorer): the scorer never executes anything outside `run_many`.
+        profiles_needed = {
+            i for _, i, k, _, _ in plan if k >= 0 and i not in self._pattern_profiles
+        }
+        pattern_sources = {i: self._pattern_sources(i) for i in sorted(profiles_needed)}
+        variants = list(
+            dict.fromkeys(
+                [p[-1] for p in plan]
+                + [x for srcs in pattern_sources.values() for s, _, v in srcs for x in (s, v)]
+            )
+        )
         outcome: dict[str, ExecLike] = {}
         if variants:
             outcome = dict(zip(variants, run_many(variants), strict=True))
+        for i, srcs in pattern_sources.items():
+            self._pattern_profiles[i] = self._profile(i, srcs, outcome)
         changed: set[tuple[str, int]] = set()
         like_patterns: set[tuple[str, int]] = set()
         tried: set[tuple[str, int]] = set()
@@ -1285,13 +1299,8 @@ class TaskScorer:
                     plan.append((code, i, -1, True, src))
         return plan
 
-    def _pattern_profile(self, i: int) -> tuple[bool, list[set[str]] | None]:
-        """How the task's valid patterns react when constraint i's value is replaced:
-        (whether any output changes, per replacement value the set of their outputs).
-        None instead of the sets when no pattern contains the value."""
-        cached = self._pattern_profiles.get(i)
-        if cached is not None:
-            return cached
+    def _pattern_sources(self, i: int) -> list[tuple[str, int, str]]:
+        """(pattern, value index, pattern with constraint i's value replaced)."""
         c = self.constraints[i]
         values = _number_values(c.value) if c.kind == "number" else _string_values(c.value)
         sources: list[tuple[str, int, str]] = []
@@ -1303,24 +1312,31 @@ class TaskScorer:
             nodes = [n for n in ast.walk(tree) if c.matches(n)]
             for k, variant in enumerate(_substitute(tree, nodes, values) if nodes else []):  # type: ignore[arg-type]
                 sources.append((src, k, variant))
-        profile: tuple[bool, list[set[str]] | None] = (True, None)  # nothing to compare: strict
-        if sources:
-            originals = list(dict.fromkeys(s for s, _, _ in sources))
-            base = {
-                s: normalise_output(r.stdout, self.task)
-                for s, r in zip(originals, run_trusted(originals), strict=True)
-            }
-            outputs: list[set[str]] = [set() for _ in values]
-            responds = False
-            for (s, k, _), r in zip(sources, run_trusted([v for _, _, v in sources]), strict=True):
-                if r.status != "ok":
-                    continue
-                out = normalise_output(r.stdout, self.task)
-                outputs[k].add(out)
-                responds = responds or out != base[s]
-            profile = (responds, outputs)
-        self._pattern_profiles[i] = profile
-        return profile
+        return sources
+
+    def _profile(
+        self, i: int, sources: list[tuple[str, int, str]], outcome: dict[str, ExecLike]
+    ) -> tuple[bool, list[set[str]] | None]:
+        """How the valid patterns react when constraint i's value is replaced: (whether any
+        output changes, per replacement value the set of their outputs); None instead of the
+        sets when no pattern contains the value (then nothing is compared: strict)."""
+        if not sources:
+            return True, None
+        c = self.constraints[i]
+        count = len(_number_values(c.value) if c.kind == "number" else _string_values(c.value))
+        outputs: list[set[str]] = [set() for _ in range(count)]
+        responds = False
+        for src, k, variant in sources:
+            r = outcome[variant]
+            if r.status != "ok":
+                continue
+            out = normalise_output(r.stdout, self.task)
+            outputs[k].add(out)
+            responds = responds or out != normalise_output(outcome[src].stdout, self.task)
+        return responds, outputs
+
+    def _pattern_profile(self, i: int) -> tuple[bool, list[set[str]] | None]:
+        return self._pattern_profiles.get(i, (True, None))
 
 
 def _status_reason(status: str, error: str) -> str:

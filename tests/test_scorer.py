@@ -187,12 +187,15 @@ def test_stdout_write_counts_as_output() -> None:
     scorer = TaskScorer(load_task("add_two_numbers"))
 
     def runner(codes: list[str]):
+        # run_trusted captures print() only: emulate sys.stdout.write for this program's
+        # variants; the task's own patterns (run in the same batch) use print.
         out = []
         for c in codes:
-            # The ablation variants: the real program prints 5+3 computed from its literals.
-            ns: dict = {}
-            expr = c.split("str(", 1)[1].rsplit("))", 1)[0]
-            out.append(Fixed("ok", str(eval(expr, ns))))  # noqa: S307 - test data
+            if "sys.stdout.write" in c:
+                expr = c.split("str(", 1)[1].rsplit("))", 1)[0]
+                out.append(Fixed("ok", str(eval(expr, {}))))  # noqa: S307 - test data
+            else:
+                out.extend(run_trusted([c]))
         return out
 
     r = scorer.score_many([code], runner)[0]
