@@ -282,7 +282,7 @@ def _fast_main(cmd_fd, res_fd, prog_fd):
         seq, timeout, cap, codes = msg
         results = []
         last_flush = monotonic()
-        dirty = ""
+        leave = ""
         for i, src in enumerate(codes):
             lseq, limit = unpack_from("<qq", mm, 24)
             if lseq == seq and i >= limit:
@@ -342,21 +342,22 @@ def _fast_main(cmd_fd, res_fd, prog_fd):
                 status, err = "error", f"OutputLimitExceeded: more than {cap} characters"
             g.clear()  # breaks the function <-> globals cycles a program leaves behind
             del g
-            if err.startswith("MemoryError"):
-                gc.collect()
+            # After a MemoryError the heap may stay fragmented: hand over to a fresh process.
+            leave = "memory" if err.startswith("MemoryError") else ""
             dirty = clean(i + 1 == len(codes))
             if dirty:
                 status, err = "killed", f"SandboxViolation: worker {dirty} changed"
+                leave = dirty
             results.append([i, status, text, err, perf() - t0])
-            if dirty:
+            if leave:
                 break
             now = monotonic()
             if len(results) >= 64 or now - last_flush > 0.02:
                 _send(res_fd, ["r", seq, results, 0])
                 results = []
                 last_flush = now
-        _send(res_fd, ["r", seq, results, 1 if not dirty else 2])
-        if dirty:
+        _send(res_fd, ["r", seq, results, 2 if leave else 1])
+        if leave:
             os._exit(0)
 
 

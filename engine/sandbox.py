@@ -734,9 +734,16 @@ class _ProcessBackend:
 
     def processes(self) -> dict[str, Any]:
         fast = [w.pid for w in self.pool if not w.dead]
+        ready = [w.pid for w in self.pool if not w.dead and w.info is not None]
         zyg = self.zygote.pid if self.zygote is not None and not self.zygote.dead else None
         uids = (self.uid_base, self.uid_base + 64) if self.uid_base is not None else None
-        return {"fast": fast, "zygote": zyg, "uids": uids, "root_dir": self.root_dir}
+        return {
+            "fast": fast,
+            "fast_ready": ready,
+            "zygote": zyg,
+            "uids": uids,
+            "root_dir": self.root_dir,
+        }
 
     def close(self) -> None:
         live = [x for x in [*self.pool, self.zygote] if x is not None]
@@ -830,7 +837,7 @@ class _InProcessBackend:
         }
 
     def processes(self) -> dict[str, Any]:
-        return {"fast": [], "zygote": None, "uids": None, "root_dir": None}
+        return {"fast": [], "fast_ready": [], "zygote": None, "uids": None, "root_dir": None}
 
     def close(self) -> None:
         pass
@@ -889,7 +896,7 @@ class Sandbox:
     def processes(self) -> dict[str, Any]:
         """Host pids of the sandbox's own processes, its uid block and chroot (tests, diagnostics).
 
-        `fast`: fast workers and spares; `zygote`: the process the engine started for the strict
+        `fast`: fast pool processes (`fast_ready`: those past their lock-down); `zygote`: the process the engine started for the strict
         tier (the `unshare` wrapper when a pid namespace is used); `uids`: [lo, hi) range.
         """
         self.start()

@@ -215,7 +215,7 @@ def test_describe_matches_reality(sb: Sandbox) -> None:
         assert key in d
     assert d["seccomp"] is False  # no seccomp layer is implemented
     assert d["backend"] == "process"
-    pids = sb.processes()["fast"]
+    pids = sb.processes()["fast_ready"]
     own = os.stat("/proc/self/ns/net").st_ino
     worker_ns = os.stat(f"/proc/{pids[0]}/ns/net").st_ino
     assert d["fast_tier"]["netns"] == (worker_ns != own)
