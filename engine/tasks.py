@@ -407,15 +407,15 @@ def _looks_like_path(name: str) -> bool:
     return name.endswith(".json") or os.sep in name or "/" in name or Path(name).is_file()
 
 
-def load_task(name_or_path: str | os.PathLike[str]) -> Task:
+def load_task(name_or_path: str | os.PathLike[str], strict: bool = False) -> Task:
     """A supported task by name (`add_two_numbers`, `benchmark_add_two_numbers`) or by file path.
 
-    Checks structure only (see the module docstring); raises `InputError` for an unknown name,
-    a bad file, or an unsupported target language.
+    Checks structure only unless `strict` (then as `validate_task_file`); raises `InputError`
+    for an unknown name, a bad file, or an unsupported target language.
     """
     text = os.fspath(name_or_path)
     if _looks_like_path(text):
-        return _require_supported(read_task_file(text))
+        return validate_task_file(text) if strict else _require_supported(read_task_file(text))
     wanted = canonical_name(text)
     found: Path | None = None
     for p in _candidate_files():
@@ -426,7 +426,7 @@ def load_task(name_or_path: str | os.PathLike[str]) -> Task:
         raise InputError(
             f"unknown task {text!r} (known: {', '.join(known) or 'none'})", None, "task"
         )
-    return _require_supported(read_task_file(found))
+    return validate_task_file(found) if strict else _require_supported(read_task_file(found))
 
 
 def list_tasks(

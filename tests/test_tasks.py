@@ -123,6 +123,9 @@ def test_reference_inconsistencies_are_reported_strictly(
     load_task(path)  # loading accepts it
     with pytest.raises(InputError) as err:
         validate_task_file(path)
+    with pytest.raises(InputError) as err_strict:
+        load_task(path, strict=True)
+    assert str(err_strict.value) == str(err.value)
     msg = str(err.value)
     assert msg.startswith(f"{path}: {field}: {fragment}")
     assert "\n" not in msg
@@ -163,6 +166,7 @@ def test_shipped_tasks_keep_the_originals_intent(name: str) -> None:
 
 
 def test_load_by_name_with_or_without_prefix() -> None:
+    assert load_task("add_two_numbers", strict=True) == load_task("add_two_numbers")
     a = load_task("add_two_numbers")
     b = load_task("benchmark_add_two_numbers")
     assert a == b and a.name == "add_two_numbers"
