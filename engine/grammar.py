@@ -20,7 +20,7 @@ lookup per sample. The same stored masks are re-applied when the trainer compute
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -35,8 +35,7 @@ EXPR_BUILTINS = tuple(
 )
 
 
-@dataclass(frozen=True)
-class _StateKey:
+class _StateKey(NamedTuple):
     stack: tuple[int, ...]
     defined: int  # bitmask over token ids of bound names
     pending: int  # names bound by the current statement, visible after its ':' or NEWLINE

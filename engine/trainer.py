@@ -111,6 +111,7 @@ class Trainer:
         self.solution: str | None = None
         self.attempts_to_solve: int | None = None
         self.prior_attempts = 0  # attempts of earlier runs on this task (from a checkpoint)
+        self.timing = np.zeros(3)  # seconds spent sampling, executing+scoring, learning
 
     # -- the loop body ----------------------------------------------------------------------------
 
@@ -129,6 +130,7 @@ class Trainer:
             temperature=tc.temperature, prefix=hint, prefix_rows=hint_rows if hint else 0,
         )  # fmt: skip
         codes = [self.tok.decode(row) for row in batch.tokens.tolist()]
+        t1 = time.perf_counter()
 
         # 2. execute and score only programs never seen before
         outcomes = self._evaluate(codes)
@@ -139,11 +141,14 @@ class Trainer:
         solved_now = self._record(batch, codes, outcomes, rewards)
 
         # 4. learn
+        t2 = time.perf_counter()
         loss = entropy = grad_norm = 0.0
         if self.learning:
             loss, entropy, grad_norm = self._update(batch, rewards, entropy_boost)
             self._plateau_schedule(float(scores.max()))
         self.batches += 1
+        t3 = time.perf_counter()
+        self.timing += np.array([t1 - t0, t2 - t1, t3 - t2])
         return BatchStats(
             batch=self.batches, attempts=self.attempts, size=B,
             new_programs=self._last_new, duplicates=B - self._last_new,
