@@ -32,6 +32,7 @@ import threading
 import time
 import weakref
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -375,6 +376,9 @@ class _ProcessBackend:
         self.next_fast_uid = 0
         self.stats = {"fast": 0, "strict": 0, "replaced": 0, "recycled": 0, "handoffs": 0}
         self._finalizer = weakref.finalize(self, _kill_all, [], [])
+        # Workers are started from one long-lived thread: PR_SET_PDEATHSIG fires when the thread
+        # that forked a worker ends, and run_many may be called from short-lived threads.
+        self._spawner = ThreadPoolExecutor(1, thread_name_prefix="altlas-sandbox-spawn")
         try:
             for _ in range(self.pool_size):
                 self.pool.append(self._spawn_fast())
@@ -419,13 +423,15 @@ class _ProcessBackend:
             # and kill(-1) stay within one process.
             uid = self.uid_base + 1 + self.next_fast_uid % 63
             self.next_fast_uid += 1
-        w = _Worker("fast", self.fast_prefix, self._settings(uid))
+        w = self._spawner.submit(_Worker, "fast", self.fast_prefix, self._settings(uid)).result()
         w.uid = uid
         return w
 
     def _spawn_zygote(self) -> _Worker:
         uid = self.uid_base if self.uid_base is not None else None
-        return _Worker("zygote", self.zygote_prefix, self._settings(uid))
+        return self._spawner.submit(
+            _Worker, "zygote", self.zygote_prefix, self._settings(uid)
+        ).result()
 
     def _retire(self, w: _Worker, recycled: bool = False) -> None:
         """Kill a fast worker and start its successor (which becomes usable once ready)."""
@@ -749,6 +755,7 @@ class _ProcessBackend:
         live = [x for x in [*self.pool, self.zygote] if x is not None]
         self.pool, self.zygote = [], None
         _kill_all(live, self._uids())
+        self._spawner.shutdown(wait=False)
         self._finalizer.detach()
         shutil.rmtree(self.root_dir, ignore_errors=True)
 

@@ -379,3 +379,29 @@ def test_fast_tier_escape_attempts_are_routed_or_contained(sb: Sandbox) -> None:
     for x in r:
         assert "_sandbox_worker" not in x.stdout and "cmd_fd" not in x.stdout
     assert sb.run_many(["print(sorted([2, 1]))"])[0].stdout == "[1, 2]\n"
+
+
+def test_workers_outlive_the_thread_that_started_them(secret_env: None) -> None:
+    """PR_SET_PDEATHSIG follows the forking thread: workers must not die with a caller thread."""
+    holder: list[Sandbox] = []
+
+    def start() -> None:
+        box = Sandbox()
+        box.run_many([UNKILLABLE])  # also replaces a worker from inside this thread
+        holder.append(box)
+
+    t = threading.Thread(target=start)
+    t.start()
+    t.join()
+    box = holder[0]
+    try:
+        time.sleep(0.3)
+        table = proc_table()
+        assert set(box.processes()["fast"]) <= set(table)
+        before = box.describe()["stats"]["replaced"]
+        assert [x.stdout for x in box.run_many([f"print({i})" for i in range(10)])] == [
+            f"{i}\n" for i in range(10)
+        ]
+        assert box.describe()["stats"]["replaced"] == before
+    finally:
+        box.close()
