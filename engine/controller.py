@@ -214,6 +214,7 @@ class Engine:
             except Exception:
                 log.exception("run store unavailable")
                 self._run_id = None
+        self.fresh = False  # --fresh applies to the first task only; switching back resumes
         self._reset_histories()
         self._t_start = time.monotonic()
         self._paused_time = 0.0
