@@ -48,8 +48,10 @@ Ablation confirms it (only for success candidates: right output, static checks p
     values (n+1, n-1, -(n+1), 3n+7; s+'~', ''). Consistent replacement defeats `4+4+5-5`.
     Exception: a value the task's own valid patterns also leave inert (list_operations' `1` in
     `[1, 2, 3, 4, 5]`) is accepted.
-  * operators: the op swapped (`+` -> `-`, `>` -> `<=`, and <-> or), the BinOp replaced by each
-    operand, an AugAssign removed; keywords: loop body removed and loop shortened by one
+  * operators: the op swapped (`+` -> `-`, `*` -> `//`, `>` -> `<=`, and <-> or) - for a
+    BinOp/AugAssign this swap *must* change the output if it runs, so the no-ops `x + 0`,
+    `x * 1` do not count -, the operands exchanged (string concatenation), an AugAssign
+    removed; keywords: loop body removed and loop shortened by one
     element, `while` removed, `if` test negated, function body replaced by `return None`,
     returned values replaced by None and doubled (`return X * 2`).
   Only a variant that runs without error and prints something different is evidence: a variant
@@ -619,6 +621,7 @@ class _Facts:
                         else:
                             st.value_calls.add(func.id)
                     elif isinstance(func, ast.Attribute):
+                        st.value_calls.add(func.attr)  # a method defined here, if any
                         base = func.value
                         while isinstance(base, (ast.Attribute, ast.Subscript)):
                             base = base.value
@@ -723,6 +726,10 @@ class _Liveness:
                         or st.exec_call in printing
                         or any(c in printing for c in st.value_calls)
                         or not self.names.isdisjoint(st.methods_on)
+                        or (
+                            isinstance(st.node.value, (ast.Yield, ast.YieldFrom))  # type: ignore[attr-defined]
+                            and st.owner in self.value_funcs
+                        )
                     )
                 elif cls is ast.Return:
                     live = st.owner in self.value_funcs
@@ -818,13 +825,15 @@ def _node_live(node: ast.AST, live: _Liveness, facts: _Facts) -> tuple[bool, str
 # Ablation
 # --------------------------------------------------------------------------------------------
 
+# The other operator a BinOp/AugAssign is tried with. It must change the output: `x + 0`,
+# `x * 1`, `x - 0`, `x ** 1` are no-ops whose operator does nothing.
 _SWAP_BIN: dict[type, type] = {
     ast.Add: ast.Sub,
     ast.Sub: ast.Add,
-    ast.Mult: ast.Add,
+    ast.Mult: ast.FloorDiv,
     ast.Div: ast.Mult,
     ast.FloorDiv: ast.Mult,
-    ast.Mod: ast.Add,
+    ast.Mod: ast.FloorDiv,
     ast.Pow: ast.Mult,
     ast.MatMult: ast.Mult,
     ast.BitAnd: ast.BitOr,
@@ -938,15 +947,19 @@ def _not(test: ast.expr) -> ast.expr:
 
 def _structural_variants(
     tree: ast.Module, parents: _Parents, node: ast.AST, c: _Constraint
-) -> list[str]:
+) -> list[tuple[str, bool]]:
+    """(variant, must_change) pairs. The construct counts if some variant changes the output
+    and no `must_change` variant that runs leaves it unchanged."""
     out: list[str | None] = []
+    must: list[str | None] = []
     if c.kind == "operator":
         if isinstance(node, ast.BinOp):
-            out.append(_with_attr(tree, node, "op", _SWAP_BIN.get(type(node.op), ast.Sub)()))
-            out.append(parents.replaced(tree, node, node.left))
-            out.append(parents.replaced(tree, node, node.right))
+            must.append(_with_attr(tree, node, "op", _SWAP_BIN.get(type(node.op), ast.Sub)()))
+            # Exchanged operands: what shows that string concatenation matters.
+            swapped = ast.BinOp(left=node.right, op=node.op, right=node.left)
+            out.append(parents.replaced(tree, node, swapped))
         elif isinstance(node, ast.AugAssign):
-            out.append(_with_attr(tree, node, "op", _SWAP_BIN.get(type(node.op), ast.Sub)()))
+            must.append(_with_attr(tree, node, "op", _SWAP_BIN.get(type(node.op), ast.Sub)()))
             out.append(parents.replaced(tree, node, ast.Pass()))
         elif isinstance(node, ast.Compare):
             ops = [(_NEGATE_CMP[type(o)]() if type(o) in _NEGATE_CMP else o) for o in node.ops]
@@ -987,7 +1000,7 @@ def _structural_variants(
             out.append(parents.replaced(tree, node, node.values[-1]))
         elif isinstance(node, ast.UnaryOp):
             out.append(parents.replaced(tree, node, node.operand))
-    return [s for s in out if s is not None]
+    return [(s, True) for s in must if s is not None] + [(s, False) for s in out if s is not None]
 
 
 # --------------------------------------------------------------------------------------------
@@ -1209,7 +1222,8 @@ class TaskScorer:
     def _ablate(self, codes: list[str], results: dict[str, ExecLike], run_many: RunMany) -> None:
         if not codes:
             return
-        plan: list[tuple[str, int, int, bool, str]] = []
+        # (code, constraint, value index | -1, consistent, occurrence | -1, must_change, variant)
+        plan: list[tuple[str, int, int, bool, int, bool, str]] = []
         broken: set[str] = set()
         for code in codes:
             try:
@@ -1218,9 +1232,7 @@ class TaskScorer:
                 broken.add(code)
         # The task's own patterns under the same replacements run in the same batch (once per
         # scorer): the scorer never executes anything outside `run_many`.
-        profiles_needed = {
-            i for _, i, k, _, _ in plan if k >= 0 and i not in self._pattern_profiles
-        }
+        profiles_needed = {i for _, i, k, *_ in plan if k >= 0 and i not in self._pattern_profiles}
         pattern_sources = {i: self._pattern_sources(i) for i in sorted(profiles_needed)}
         variants = list(
             dict.fromkeys(
@@ -1236,19 +1248,29 @@ class TaskScorer:
         changed: set[tuple[str, int]] = set()
         like_patterns: set[tuple[str, int]] = set()
         tried: set[tuple[str, int]] = set()
-        for code, i, k, consistent, src in plan:
+        occ_changed: set[tuple[str, int, int]] = set()
+        occ_unchanged: set[tuple[str, int, int]] = set()
+        for code, i, k, consistent, occ, must, src in plan:
             tried.add((code, i))
             r = outcome[src]
             if r.status != "ok":
                 # A variant that merely crashes (None * 0, 1 / 0) proves nothing.
                 continue
             out = normalise_output(r.stdout, self.task)
-            if consistent and out != normalise_output(results[code].stdout, self.task):
+            differs = out != normalise_output(results[code].stdout, self.task)
+            if occ >= 0:
+                if differs:
+                    occ_changed.add((code, i, occ))
+                elif must:
+                    occ_unchanged.add((code, i, occ))
+            elif consistent and differs:
                 changed.add((code, i))
             if k >= 0:
                 expected = self._pattern_profile(i)[1]
                 if expected is None or out in expected[k]:
                     like_patterns.add((code, i))
+        for code, i, _occ in occ_changed - occ_unchanged:
+            changed.add((code, i))
         for code in codes:
             dead: list[tuple[int, str]] = [(-1, "the program is too complex to check")]
             if code not in broken:
@@ -1273,7 +1295,7 @@ class TaskScorer:
                 self._ablations.clear()
             self._ablations[code] = tuple(dead)
 
-    def _plan(self, code: str) -> list[tuple[str, int, int, bool, str]]:
+    def _plan(self, code: str) -> list[tuple[str, int, int, bool, int, bool, str]]:
         """Ablation variants of one program: (code, constraint index, value index, consistent,
         source). The value index is -1 for structural variants; `consistent` is False for a
         value replaced at one occurrence only (used only to compare with the patterns: a
@@ -1287,16 +1309,16 @@ class TaskScorer:
             if c.kind in ("number", "string"):
                 values = _number_values(c.value) if c.kind == "number" else _string_values(c.value)
                 for k, src in enumerate(_substitute(tree, nodes, values)):  # type: ignore[arg-type]
-                    plan.append((code, i, k, True, src))
+                    plan.append((code, i, k, True, -1, False, src))
                 if len(nodes) > 1:
                     for node in nodes[:_MAX_OCCURRENCES]:
                         for k, src in enumerate(_substitute(tree, [node], values)):  # type: ignore[list-item]
-                            plan.append((code, i, k, False, src))
+                            plan.append((code, i, k, False, -1, False, src))
                 continue
             counted = [n for n in nodes if _node_live(n, live, facts)[0]][:_MAX_OCCURRENCES]
-            for n in counted:
-                for src in _structural_variants(tree, parents, n, c):
-                    plan.append((code, i, -1, True, src))
+            for occ, n in enumerate(counted):
+                for src, must in _structural_variants(tree, parents, n, c):
+                    plan.append((code, i, -1, True, occ, must, src))
         return plan
 
     def _pattern_sources(self, i: int) -> list[tuple[str, int, str]]:
