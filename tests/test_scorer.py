@@ -254,3 +254,69 @@ def test_output_similarity() -> None:
     assert output_similarity("7", "8") > output_similarity("2", "8") > output_similarity("x", "8")
     assert output_similarity("helloworl", "helloworld") > output_similarity("hello", "helloworld")
     assert output_similarity("a" * 100_000, "helloworld") < 0.1  # long output stays cheap
+
+
+FRAGMENTS = [
+    "x = {n}",
+    "y = x + {m}",
+    "x += {n}",
+    "print(x)",
+    "print({n} + {m})",
+    "print({n} - {m} * x)",
+    "for i in range({n}):\n    x += i",
+    "for i in []:\n    print({n})",
+    "if x > {n}:\n    print('Greater')\nelse:\n    print('Less or equal')",
+    "def f(a, b):\n    return (a + b) / {m}",
+    "def g():\n    pass",
+    "print(f({n}, {m}))",
+    "while x < {n}:\n    x += 1",
+    "z = [x, {n}, {m}]",
+    "print(z[{m}])",
+    "s = 'hello' + 'world'",
+    "print(s)",
+    "print(x if {n} else y)",
+    "x = {n} or {m}",
+    "lst = [1, 2, 3, 4, 5]",
+    "print(lst[2] + lst[4])",
+    "print(sum([i for i in range(1, {n} + 1)]))",
+    "pass",
+    "print({n} > {m} and 'Greater')",
+    "print(str({n}) + 'world')",
+]
+
+
+@pytest.mark.parametrize("task_name", [t.name for t in list_tasks()])
+def test_scorer_invariants_on_random_programs(task_name: str) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    scorer = TaskScorer(load_task(task_name))
+
+    def runner(codes: list[str]):
+        return run_trusted(codes, max_steps=2_000)
+
+    fragment = st.tuples(
+        st.sampled_from(FRAGMENTS),
+        st.sampled_from([0, 1, 2, 3, 5, 10, 15, 20]),
+        st.integers(-3, 20),
+    ).map(lambda t: t[0].format(n=t[1], m=t[2]))
+
+    @settings(
+        max_examples=60,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(st.lists(fragment, min_size=1, max_size=5))
+    def check(lines: list[str]) -> None:
+        code = "\n".join(lines)
+        (r,) = scorer.score_many([code], runner)
+        assert 0.0 <= r.score <= 1.0
+        assert sum(r.components.values()) == pytest.approx(r.score, abs=1e-5)
+        if r.success:
+            assert r.score == 1.0 and r.reasons == [] and r.status == "ok"
+            assert normalise_output(r.stdout, scorer.task) == scorer.expected
+        else:
+            assert r.score <= 0.9 and r.reasons
+
+    check()
