@@ -175,6 +175,20 @@ def _kill_uid(uid: int) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
+_WORKER_STATUSES = frozenset(("ok", "error", "timeout", "killed", "strict"))
+_MALFORMED = "SandboxViolation: malformed result from a worker"
+
+
+def _valid(status: Any, out: Any, err: Any, dur: Any) -> bool:
+    """A result as a sandbox process sent it: only trusted once its types are checked."""
+    return (
+        status in _WORKER_STATUSES
+        and type(out) is str
+        and type(err) is str
+        and type(dur) in (float, int)
+    )
+
+
 def _pack(obj: Any) -> bytes:
     data = marshal.dumps(obj)
     return len(data).to_bytes(_HDR, "little") + data
@@ -217,13 +231,23 @@ class _Worker:
             for fd in fds:
                 os.close(fd)
         self.pid = self.proc.pid
+        os.set_blocking(self.cmd_w, False)  # a worker that stops reading cannot block the engine
         self.send(settings)
 
-    def send(self, obj: Any) -> bool:
+    def send(self, obj: Any, timeout: float = _SPAWN_TIMEOUT) -> bool:
+        """Write one message; False if the process is gone or stopped reading."""
         data = memoryview(_pack(obj))
+        end = time.monotonic() + timeout
         try:
             while data:
-                n = os.write(self.cmd_w, data)
+                try:
+                    n = os.write(self.cmd_w, data)
+                except BlockingIOError:
+                    left = end - time.monotonic()
+                    if left <= 0 or not select.select([], [self.cmd_w], [], left)[1]:
+                        self.dead = True
+                        return False
+                    continue
                 data = data[n:]
         except OSError:
             self.dead = True
@@ -347,7 +371,7 @@ class _Job:
         self.seq = seq
         self.chunk = chunk  # global indices, in the order sent
         self.limit = len(chunk)  # programs from here on were handed to another worker
-        self.sent = sent
+        self.sent = sent  # last time this job was sent or heard from
 
 
 class _ProcessBackend:
@@ -533,25 +557,15 @@ class _ProcessBackend:
                         del active[w]
                         self._fast_lost(w, job, done, results, pending, w.exit_reason())
                         continue
-                    finished = False
-                    for m in msgs:
-                        if m[0] != "r" or m[1] != job.seq:
-                            continue
-                        for j, status, out, err, dur in m[2]:
-                            if not (0 <= j < len(job.chunk)) or done[job.chunk[j]]:
-                                continue
-                            idx = job.chunk[j]
-                            done[idx] = 1
-                            if status == "strict":
-                                strict.append(idx)
-                            else:
-                                results[idx] = ExecResult(status, out, err, dur)
-                                w.count += 1
-                                self.stats["fast"] += 1
-                        if m[3]:
-                            finished = True
-                            if m[3] == 2:  # the worker found itself tampered with and quit
-                                w.dead = True
+                    job.sent = time.monotonic()
+                    try:
+                        finished = self._take(w, job, msgs, done, results, strict)
+                    except (TypeError, ValueError, IndexError, KeyError):
+                        finished, w.dead = False, True
+                    if w.dead and not finished:  # malformed: a worker not to be trusted
+                        del active[w]
+                        self._fast_lost(w, job, done, results, pending, _MALFORMED)
+                        continue
                     if finished:
                         del active[w]
                         rest = [job.chunk[k] for k in range(job.limit) if not done[job.chunk[k]]]
@@ -578,6 +592,40 @@ class _ProcessBackend:
                     del active[w]
                     self._fast_lost(w, job, done, results, pending, "Killed: worker hung")
         return strict
+
+    def _take(
+        self,
+        w: _Worker,
+        job: _Job,
+        msgs: list[Any],
+        done: bytearray,
+        results: list[Any],
+        strict: list[int],
+    ) -> bool:
+        """Record the results in `msgs`; True when the worker says it finished the job."""
+        finished = False
+        for m in msgs:
+            if m[0] != "r" or m[1] != job.seq:
+                continue
+            for j, status, out, err, dur in m[2]:
+                if not (0 <= j < len(job.chunk)) or done[job.chunk[j]]:
+                    continue
+                idx = job.chunk[j]
+                done[idx] = 1
+                if not _valid(status, out, err, dur):
+                    status, out, err, dur = "killed", "", _MALFORMED, 0.0
+                    w.dead = True
+                if status == "strict":
+                    strict.append(idx)
+                else:
+                    results[idx] = ExecResult(status, out, err, float(dur))
+                    w.count += 1
+                    self.stats["fast"] += 1
+            if m[3]:
+                finished = True
+                if m[3] == 2:  # the worker found itself tampered with, or after MemoryError
+                    w.dead = True
+        return finished
 
     def _has_idle(self, active: dict[_Worker, _Job]) -> bool:
         return any(w not in active and w.info is not None and not w.dead for w in self.pool)
@@ -641,15 +689,21 @@ class _ProcessBackend:
                     lost = True
                     break
                 last = time.monotonic()
-                for m in msgs:
-                    if m[0] != "r" or m[1] != seq:
-                        continue
-                    for j, status, out, err, dur in m[2]:
-                        if 0 <= j < len(queue) and not got[j]:
-                            got[j] = True
-                            done += 1
-                            results[queue[j]] = ExecResult(status, out, err, dur)
-                            self.stats["strict"] += 1
+                try:
+                    for m in msgs:
+                        if m[0] != "r" or m[1] != seq:
+                            continue
+                        for j, status, out, err, dur in m[2]:
+                            if 0 <= j < len(queue) and not got[j]:
+                                got[j] = True
+                                done += 1
+                                if not _valid(status, out, err, dur) or status == "strict":
+                                    status, out, err, dur = "killed", "", _MALFORMED, 0.0
+                                results[queue[j]] = ExecResult(status, out, err, float(dur))
+                                self.stats["strict"] += 1
+                except (TypeError, ValueError, IndexError, KeyError):
+                    lost = True
+                    break
             if lost:
                 # The zygote died or hung: blame the program in progress, restart, go on.
                 k = next(k for k in range(len(queue)) if not got[k])

@@ -200,18 +200,6 @@ def test_snippet_does_not_breach(sid: str, sb: Sandbox, listeners: _Listeners) -
             _cleanup(sid)
 
 
-def test_no_late_markers_and_nothing_on_the_wire(listeners: _Listeners) -> None:
-    """After all snippets: daemons, threads and finalizers had time to act; none did."""
-    late = [s["id"] for s in SNIPPETS if "marker_late" in s["detect"]]
-    time.sleep(LATE_WAIT)
-    found = {sid: _markers(sid) for sid in late if _markers(sid)}
-    wire = [s["id"] for s in SNIPPETS if s["id"].encode() in listeners.received]
-    for sid in late:
-        _cleanup(sid)
-    assert not found, f"late markers: {found}"
-    assert not wire, f"listener on 127.0.0.1:9 received: {wire}"
-
-
 def test_probes_detect_tampering(sb: Sandbox) -> None:
     """The probes can fail: run them against tampered state in plain programs (no sandbox
     needed for the check itself, the tampering stays inside one strict-tier child)."""
@@ -221,3 +209,45 @@ def test_probes_detect_tampering(sb: Sandbox) -> None:
     assert "ALTLAS_PWNED:z_probe_state builtins" in res.stdout
     fast = sb.run_many(["sorted = reversed\n" + FAST_PROBE])[0]
     assert fast.stdout != FAST_PROBE_OUT
+
+
+def test_whole_corpus_in_one_batch_mixed_with_normal_programs(sb: Sandbox) -> None:
+    """As the trainer would send it: hostile and normal programs interleaved in one call."""
+    codes: list[str] = []
+    expected: dict[int, str] = {}
+    for k, snip in enumerate(SNIPPETS):
+        expected[len(codes)] = f"{k * 7}\n"
+        codes.append(f"print({k} * 7)")
+        codes.append(snip["code"])
+    codes.append(FAST_PROBE)
+    codes.append(PROBE or "print('clean')")
+    t0 = time.monotonic()
+    res = sb.run_many(codes)
+    wall = time.monotonic() - t0
+    try:
+        assert len(res) == len(codes)
+        for i, out in expected.items():
+            assert (res[i].status, res[i].stdout) == ("ok", out), (i, res[i])
+        assert not [r for r in res if "ALTLAS_PWNED" in r.stdout]
+        assert not [s["id"] for s in SNIPPETS if _markers(s["id"])]
+        assert res[-2].stdout == FAST_PROBE_OUT and res[-1].stdout == "clean\n"
+        assert not program_processes(sb)
+        # every program has its own deadline; the strict tier runs them one after another
+        assert wall < len(SNIPPETS) * (sb.config.timeout + 0.1) + WALL_MARGIN
+    finally:
+        for s in SNIPPETS:
+            if "marker_late" not in s["detect"]:
+                _cleanup(s["id"])
+
+
+def test_no_late_markers_and_nothing_on_the_wire(listeners: _Listeners) -> None:
+    """Last in this module, after all snippets ran: daemons, threads and finalizers had time
+    to act; none did."""
+    late = [s["id"] for s in SNIPPETS if "marker_late" in s["detect"]]
+    time.sleep(LATE_WAIT)
+    found = {sid: _markers(sid) for sid in late if _markers(sid)}
+    wire = [s["id"] for s in SNIPPETS if s["id"].encode() in listeners.received]
+    for sid in late:
+        _cleanup(sid)
+    assert not found, f"late markers: {found}"
+    assert not wire, f"listener on 127.0.0.1:9 received: {wire}"
