@@ -57,10 +57,15 @@ Ablation confirms it (only for success candidates: right output, static checks p
   Only a variant that runs without error and prints something different is evidence: a variant
   that merely crashes (`0*(1/(5+3))` with 3 -> -5, `f(10, 20) * 0` with f returning None)
   proves nothing about the output.
-  Numbers and strings must also change the output *the way the task's own valid patterns do*
-  for at least one replacement value (consistently replaced, or at one occurrence, since a
-  number may play two roles as in `i = 1` ... `i += 1`): `print(int(5 > 3) + 7)` prints 8 and
-  depends on 5 and 3, but with 5 -> 6 it prints 8 where `print(5+3)` prints 9, so it fails.
+  Numbers and strings must also behave *as in the task's own valid patterns* (run with the same
+  replacements): the program must print what some pattern prints for at least one replacement
+  value (consistently replaced, or at one occurrence only, since a number may play two roles as
+  in `i = 1` ... `i += 1`), and if a consistent replacement makes it print a different,
+  non-empty answer than every pattern, it must also agree with a pattern on some replacement
+  that changes its output. So `print(int(5 > 3) + 7)` (prints 8, depends on 5 and 3, but with
+  5 -> 6 still 8 where `print(5+3)` prints 9) fails, and so does a learner's find for
+  conditional_check that prints 'Greater' when `10 > 15` is false and 9 otherwise; an `if`
+  without `else` (prints nothing instead of 'Less or equal') passes.
   This rejects honest programs that use a required number in a role no valid pattern gives it
   (`numbers[-3]` instead of `numbers[2]`); a task that wants to allow those lists them as
   valid patterns.
@@ -1246,7 +1251,9 @@ class TaskScorer:
         for i, srcs in pattern_sources.items():
             self._pattern_profiles[i] = self._profile(i, srcs, outcome)
         changed: set[tuple[str, int]] = set()
-        like_patterns: set[tuple[str, int]] = set()
+        like_patterns: set[tuple[str, int]] = set()  # agrees with a pattern at some value
+        like_when_changed: set[tuple[str, int]] = set()  # ... at a value that changes the output
+        contradicts: set[tuple[str, int]] = set()  # prints another answer than the patterns
         tried: set[tuple[str, int]] = set()
         occ_changed: set[tuple[str, int, int]] = set()
         occ_unchanged: set[tuple[str, int, int]] = set()
@@ -1269,6 +1276,10 @@ class TaskScorer:
                 expected = self._pattern_profile(i)[1]
                 if expected is None or out in expected[k]:
                     like_patterns.add((code, i))
+                    if expected is None or (differs and out):
+                        like_when_changed.add((code, i))
+                elif consistent and differs and out:
+                    contradicts.add((code, i))
         for code, i, _occ in occ_changed - occ_unchanged:
             changed.add((code, i))
         for code in codes:
@@ -1283,7 +1294,10 @@ class TaskScorer:
                     value_kind and not self._pattern_profile(i)[0]
                 ):
                     dead.append((i, f"{c.label} does not affect the output"))
-                elif value_kind and (code, i) not in like_patterns:
+                elif value_kind and (
+                    (code, i) not in like_patterns
+                    or ((code, i) in contradicts and (code, i) not in like_when_changed)
+                ):
                     dead.append(
                         (
                             i,
