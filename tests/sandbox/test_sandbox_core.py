@@ -405,3 +405,19 @@ def test_workers_outlive_the_thread_that_started_them(secret_env: None) -> None:
         assert box.describe()["stats"]["replaced"] == before
     finally:
         box.close()
+
+
+def test_sprayed_fake_records_do_not_pass(sb: Sandbox) -> None:
+    """A program that writes a success record to every descriptor and exits 0 is not 'ok'."""
+    code = (
+        "import os\n"
+        "for fd in range(0, 64):\n"
+        "    for rec in (b'ok\\n', b'ok', b'ok\\n\\n', b'{\"status\": \"ok\"}'):\n"
+        "        try:\n"
+        "            os.write(fd, rec)\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "os._exit(0)\n"
+    )
+    r = sb.run_many([code])[0]
+    assert r.status == "killed"
