@@ -1158,7 +1158,7 @@ class TaskScorer:
             c
             for c in to_run
             if results[c].status == "ok"
-            and normalise_output(results[c].stdout, self.task) == self.expected
+            and normalise_output(results[c].stdout or "", self.task) == self.expected
             and all(self.analyse(c).met)
             and self.analyse(c).hardcoded is None
         ]
@@ -1263,8 +1263,8 @@ class TaskScorer:
             if r.status != "ok":
                 # A variant that merely crashes (None * 0, 1 / 0) proves nothing.
                 continue
-            out = normalise_output(r.stdout, self.task)
-            differs = out != normalise_output(results[code].stdout, self.task)
+            out = normalise_output(r.stdout or "", self.task)
+            differs = out != normalise_output(results[code].stdout or "", self.task)
             if occ >= 0:
                 if differs:
                     occ_changed.add((code, i, occ))
@@ -1366,9 +1366,9 @@ class TaskScorer:
             r = outcome[variant]
             if r.status != "ok":
                 continue
-            out = normalise_output(r.stdout, self.task)
+            out = normalise_output(r.stdout or "", self.task)
             outputs[k].add(out)
-            responds = responds or out != normalise_output(outcome[src].stdout, self.task)
+            responds = responds or out != normalise_output(outcome[src].stdout or "", self.task)
         return responds, outputs
 
     def _pattern_profile(self, i: int) -> tuple[bool, list[set[str]] | None]:

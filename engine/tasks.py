@@ -19,7 +19,7 @@ Two levels of checking, on purpose:
 - `load_task` / `list_tasks` check *structure* only (valid JSON, fields present and well typed,
   known operators/keywords). The prototype's own files are inconsistent (a required number that
   none of the valid patterns contains, patterns without the required operator) and must still load
-  unchanged, so loading accepts them.
+  unchanged, so loading accepts them (`load_task(..., strict=True)` validates as below).
 - `validate_task_file` (the `tasks validate` command) is *strict*: every valid pattern must parse,
   print the expected output, contain every constraint as a real AST construct, and be accepted
   as a success by the scorer (no dead or vacuous constructs); a constraint that appears in none
