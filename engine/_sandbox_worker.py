@@ -419,6 +419,7 @@ def _zygote_main(cmd_fd, res_fd):
     while True:
         msg = _recv(cmd_fd)
         seq, timeout, deadline, cap, codes = msg
+        ctx["batch"] = codes  # emptied in each child: a program cannot read its batch-mates
         for i, src in enumerate(codes):
             status, text, err, dur = _run_child(src, timeout, deadline, cap, settings, ctx)
             _send(
@@ -523,6 +524,7 @@ def _child(src, timeout, cap, settings, ctx, out_fd, rec_fd, token):
     """In the forked child: lock down, run the program, write the record, _exit. Never returns."""
     io = ctx["io"]
     devnull = ctx["devnull"]
+    ctx["batch"].clear()
     os.setsid()
     os.dup2(devnull, 0)
     os.dup2(out_fd, 1)

@@ -421,3 +421,17 @@ def test_sprayed_fake_records_do_not_pass(sb: Sandbox) -> None:
     )
     r = sb.run_many([code])[0]
     assert r.status == "killed"
+
+
+def test_strict_program_cannot_read_its_batch_mates(sb: Sandbox) -> None:
+    spy = (
+        "import gc\n"
+        "needle = ''.join(['SECRET', '_SIBLING'])\n"  # built at run time, not a constant
+        "hits = [o for o in gc.get_objects() if isinstance(o, (list, tuple))\n"
+        "        and any(isinstance(x, str) and needle in x for x in o)]\n"
+        "print(len(hits))\n"
+    )
+    sibling = "import math\nprint('SECRET_SIBLING')"
+    r = sb.run_many([sibling, spy, sibling])
+    assert r[0].stdout == "SECRET_SIBLING\n"
+    assert r[1].stdout == "0\n"
