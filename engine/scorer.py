@@ -664,11 +664,15 @@ class _Facts:
                 continue
             if found:
                 self._candidate(node, found, constraints, st, dead)
-            for i in generic:
-                if constraints[i].matches(node):
-                    candidates[i].append(node)
-                    where[id(node)] = (st, dead)
-            for name in _CHILD_FIELDS.get(cls) or _child_fields(cls):
+            if generic:
+                for i in generic:
+                    if constraints[i].matches(node):
+                        candidates[i].append(node)
+                        where[id(node)] = (st, dead)
+            fields = _CHILD_FIELDS.get(cls)
+            if fields is None:
+                fields = _child_fields(cls)
+            for name in fields:
                 value = getattr(node, name, None)
                 if value.__class__ is list:
                     for child in reversed(value):
@@ -1059,6 +1063,13 @@ class TaskScorer:
 
     def _hardcoded_key(self, node: ast.AST) -> str | None:
         """A key naming the literal if it equals the expected output, else None."""
+        if type(node) is ast.Constant:
+            v = node.value
+            tv = type(v)
+            if tv is int or tv is float:  # the common case, decided without text
+                if self._expected_number is not None and v == self._expected_number:
+                    return f"n:{self._expected_number!r}"
+                return None
         lit = _literal_text(node)
         if lit is None:
             return None
