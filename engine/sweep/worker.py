@@ -1,0 +1,136 @@
+"""Run one sweep spec anywhere (a pool process, a Ray worker) and report it as plain-dict records.
+
+Records, in order, all carrying `"run": spec index`:
+    {"type": "started", "pid", "host", "at"}
+    {"type": "progress", "attempts", "best_score", "solved", "attempts_per_second",
+     "metrics": [[step, {key: value}]], "best": [[step, score, code]], "events": [[step, kind, msg]]}
+        at most one a `interval` seconds; together they carry every batch's metrics
+    {"type": "summary", "outcome": solved|budget|stopped, "summary": train summary}   (last)
+    {"type": "error", "message", "traceback", "summary"}                             (last)
+The worker never opens the run store: the driver writes every record (one writer per data folder).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+PROGRESS_INTERVAL = 1.0  # seconds between progress records of one run
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+class RecordingRuns:
+    """Stands in for `RunDB` inside a worker: keeps what the engine logs until it is sent."""
+
+    def __init__(self) -> None:
+        self.metrics: list[list[Any]] = []
+        self.best: list[list[Any]] = []
+        self.events: list[list[Any]] = []
+        self.outcome: str | None = None
+        self.summary: dict[str, Any] | None = None
+
+    def start_run(self, task, seed, algo, config, kind="sweep", start_step=0) -> int:
+        return 1
+
+    def log_metrics(self, run_id: int, step: int, metrics: dict[str, float]) -> None:
+        self.metrics.append([int(step), {k: float(v) for k, v in metrics.items()}])
+
+    def log_best(self, run_id: int, step: int, score: float, code: str) -> None:
+        self.best.append([int(step), float(score), code])
+
+    def log_event(self, run_id: int, step: int, kind: str, message: str) -> None:
+        self.events.append([int(step), kind, message])
+
+    def log_hint(self, run_id, step, text, forced, effect) -> None:
+        pass
+
+    def end_run(self, run_id: int, outcome: str, summary: Any) -> None:
+        self.outcome = outcome
+        self.summary = summary.to_json() if hasattr(summary, "to_json") else dict(summary)
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> dict[str, list]:
+        out = {"metrics": self.metrics, "best": self.best, "events": self.events}
+        self.metrics, self.best, self.events = [], [], []
+        return out
+
+
+class RecordingStore:
+    """The engine's store for a sweep run: metrics are recorded, no checkpoint is read or written."""
+
+    def __init__(self) -> None:
+        self.runs = RecordingRuns()
+
+    def load_task_state(self, task, expect=None):
+        return None
+
+    def save_task_state(self, task, state) -> Path:
+        return Path("(sweep: no checkpoint)")
+
+    def set_last_task(self, name) -> None:
+        pass
+
+
+def run_spec(
+    spec: dict[str, Any],
+    emit: Emit,
+    stop_requested: Callable[[], bool],
+    interval: float = PROGRESS_INTERVAL,
+) -> None:
+    """Train on `spec` (a `RunSpec.to_dict()`), sending records through `emit`. Never raises
+    for a failed run: the failure becomes an "error" record."""
+    from engine.config import Config, apply
+    from engine.control import Control
+
+    run = spec["index"]
+    emit({"type": "started", "run": run, "pid": os.getpid(), "host": socket.gethostname(),
+          "at": time.time()})  # fmt: skip
+    store = RecordingStore()
+    control = Control()
+    state = {"last": time.monotonic()}
+
+    def progress(snap) -> dict[str, Any]:
+        return {"type": "progress", "run": run, "attempts": snap.attempts,
+                "best_score": snap.best_score, "solved": snap.solution is not None,
+                "attempts_per_second": snap.attempts_per_second, **store.runs.take()}  # fmt: skip
+
+    last_snap = [None]
+
+    def on_batch(snap) -> None:
+        last_snap[0] = snap
+        if stop_requested():
+            control.stop()
+        now = time.monotonic()
+        if now - state["last"] >= interval:
+            state["last"] = now
+            emit(progress(snap))
+
+    try:
+        from engine.controller import Engine
+        from engine.tasks import parse_task
+
+        config = apply(Config(), spec["config"], "sweep spec")
+        task = parse_task(spec["task_data"], spec["task_path"])
+        engine = Engine(config, task, store=store, fresh=True, stop_on_solve=True, hints=None,
+                        seed=spec["seed"], on_batch=on_batch)  # fmt: skip
+        if stop_requested():
+            control.stop()
+        summary = engine.run(control, max_attempts=spec["max_attempts"])
+    except Exception as exc:
+        if last_snap[0] is not None:
+            emit(progress(last_snap[0]))
+        emit({"type": "error", "run": run, "message": f"{exc.__class__.__name__}: {exc}",
+              "traceback": traceback.format_exc(), "summary": store.runs.summary})  # fmt: skip
+        return
+    if last_snap[0] is not None:
+        emit(progress(last_snap[0]))
+    outcome = store.runs.outcome or ("solved" if summary.solved else "budget")
+    emit({"type": "summary", "run": run, "outcome": outcome, "summary": summary.to_json()})
