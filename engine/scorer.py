@@ -252,7 +252,8 @@ def _constraints(task: Task) -> list[_Constraint]:
         for op in task.required_operators
     ]
     out += [
-        _Constraint("number", n, f"number {n!r}", (ast.Constant,)) for n in task.required_numbers
+        _Constraint("number", n, f"number {n!r}", (ast.Constant, ast.UnaryOp))
+        for n in task.required_numbers
     ]
     out += [
         _Constraint("string", s, f"string {s!r}", (ast.Constant,)) for s in task.required_strings
@@ -634,6 +635,11 @@ class _Facts:
                             st.methods_on.add(base.id)
             elif role == _R_LIT:
                 literals.append(node)
+                operand = node.operand  # type: ignore[attr-defined]
+                if type(node.op) is ast.USub and type(operand) is ast.Constant:  # type: ignore[attr-defined]
+                    v = operand.value
+                    if (type(v) is int or type(v) is float) and v > 0:
+                        found = numbers.get(-v) or found  # a negative required number
             elif role == _R_BOOL:
                 # `8 or x`, `0 and x`: what follows a deciding constant never runs.
                 stop_on = isinstance(node.op, ast.Or)  # type: ignore[attr-defined]
@@ -875,18 +881,20 @@ def _string_values(s: str) -> list[str]:
     return [s + "~", ""] if s else ["~"]
 
 
-def _substitute(tree: ast.Module, nodes: list[ast.Constant], values: list[Any]) -> list[str]:
-    """Sources with every node in `nodes` set to each value in turn (tree restored)."""
+def _substitute(tree: ast.Module, nodes: list[ast.AST], values: list[Any]) -> list[str]:
+    """Sources with every node in `nodes` set to each value in turn (tree restored). A node is
+    a constant, or `-constant` for a negative number (its operand then gets the opposite)."""
     out = []
-    originals = [n.value for n in nodes]
+    targets = [(n.operand, -1) if isinstance(n, ast.UnaryOp) else (n, 1) for n in nodes]
+    originals = [t.value for t, _ in targets]  # type: ignore[attr-defined]
     try:
         for v in values:
-            for n in nodes:
-                n.value = v
+            for t, sign in targets:
+                t.value = v if sign > 0 else -v  # type: ignore[attr-defined]
             out.append(ast.unparse(tree))
     finally:
-        for n, o in zip(nodes, originals, strict=True):
-            n.value = o
+        for (t, _), o in zip(targets, originals, strict=True):
+            t.value = o  # type: ignore[attr-defined]
     return out
 
 

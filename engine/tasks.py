@@ -562,8 +562,18 @@ def is_number(value: Any) -> bool:
 
 
 def number_matches(n: int | float, node: ast.AST) -> bool:
-    """An int/float constant equal to `n` (`55` is not 5; `True` is not 1; `5.0` is 5)."""
-    return isinstance(node, ast.Constant) and is_number(node.value) and node.value == n
+    """An int/float constant equal to `n` (`55` is not 5; `True` is not 1; `5.0` is 5); a
+    negative `n` is written `-3`, which Python parses as minus applied to the constant 3."""
+    if isinstance(node, ast.Constant):
+        return is_number(node.value) and node.value == n
+    return (
+        n < 0
+        and isinstance(node, ast.UnaryOp)
+        and isinstance(node.op, ast.USub)
+        and isinstance(node.operand, ast.Constant)
+        and is_number(node.operand.value)
+        and -node.operand.value == n
+    )
 
 
 def string_matches(s: str, node: ast.AST) -> bool:

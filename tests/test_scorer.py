@@ -320,3 +320,29 @@ def test_scorer_invariants_on_random_programs(task_name: str) -> None:
             assert r.score <= 0.9 and r.reasons
 
     check()
+
+
+def test_negative_required_number(tmp_path: Path) -> None:
+    from engine.tasks import validate_task_file
+
+    data = {
+        "name": "neg",
+        "description": "print 5 plus minus 3",
+        "success_criteria": {
+            "expected_output": "2",
+            "valid_patterns": [
+                {"pattern": "print(5 + -3)", "variations": ["x = -3\nprint(x + 5)"]}
+            ],
+        },
+        "constraints": {"required_operators": ["+"], "required_numbers": [5, -3]},
+    }
+    path = tmp_path / "neg.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    task = validate_task_file(path)
+    scorer = TaskScorer(task)
+    ok, wrong, dead = scorer.score_many(
+        ["print(-3 + 5)", "print(5 - 3)", "x = -3\nprint(5 + 1 - 4)"], run_trusted
+    )
+    assert ok.success, ok.reasons
+    assert "missing number -3" in wrong.reasons
+    assert "number -3 does not count: it cannot affect the output" in dead.reasons
