@@ -786,5 +786,5 @@ def validate_task_file(path: str | os.PathLike[str]) -> Task:
     if problems:
         fld, msg = problems[0]
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
-        raise InputError(msg + more, task.path, fld)
+        raise InputError((msg + more).replace("\n", " "), task.path, fld)
     return task
