@@ -78,7 +78,10 @@ below an honest wrong attempt like `print(5-3)`): a literal anywhere in the prog
 equal to the expected output, compared as text under the task's rules (`'8'`, `' 8 '`,
 `'hello' 'world'` which Python joins, an f-string of constants) or as a number (`8`, `8.0`,
 `'8.0'`, `-8`). Exempt: literals the task's own valid patterns contain too (`'Greater'` in
-conditional_check). Multi-line expected outputs are only checked as a whole.
+conditional_check). Multi-line expected outputs are only checked as a whole. Arithmetic on
+other literals (`print(16/2)`, `print(chr(56))`) is not a literal of the answer: such programs
+fail on the constraints instead (no `+`, no 5 and 3), and the ablation rules above catch the
+ones that dress a constant up with the required pieces (`4+4+0*(5+3)`).
 
 `TaskScorer.score_many` calls `run_many` at most twice (all programs once, then all ablation
 variants once, together with the task's own patterns under the same replacements the first time
