@@ -41,17 +41,17 @@ from engine.summary import RunSummary
 DEFAULT_TASK = "add_two_numbers"
 DEFAULT_THEME = "altlas-dark"
 LOG_LINES = 2000
-SCREENS = (
-    ("1", "dashboard", "Dashboard"),
-    ("2", "tokens", "Tokens"),
-    ("3", "model", "Model"),
-    ("4", "hints", "Hints"),
-    ("5", "tasks", "Tasks"),
-    ("6", "log", "Log"),
+SCREENS = (  # key, mode, title, footer label
+    ("1", "dashboard", "Dashboard", "Dash"),
+    ("2", "tokens", "Tokens", "Tokens"),
+    ("3", "model", "Model", "Model"),
+    ("4", "hints", "Hints", "Hints"),
+    ("5", "tasks", "Tasks", "Tasks"),
+    ("6", "log", "Log", "Log"),
 )
 
 
-class AltlasApp(App[int]):
+class AltlasApp(App[None]):
     """Six live screens over one engine worker, with keys for every command."""
 
     CSS_PATH = "app.tcss"
@@ -66,14 +66,14 @@ class AltlasApp(App[int]):
     }
     DEFAULT_MODE = "dashboard"
     BINDINGS = [
-        Binding("space,p", "toggle_pause", "Pause/Resume", id="pause"),
+        Binding("space,p", "toggle_pause", "Pause", id="pause"),
         Binding("h", "force_hint", "Hint", id="hint"),
         Binding("r", "reinit", "Reinit", id="reinit"),
-        Binding("t", "tasks", "Tasks", id="tasks"),
+        Binding("t", "tasks", "Tasks", id="tasks", show=False),
         Binding("s", "save", "Save", id="save"),
         *(
-            Binding(key, f"show_screen('{mode}')", title, id=f"screen_{mode}", show=False)
-            for key, mode, title in SCREENS
+            Binding(key, f"show_screen('{mode}')", label, id=f"screen_{mode}", tooltip=title)
+            for key, mode, title, label in SCREENS
         ),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
@@ -176,6 +176,8 @@ class AltlasApp(App[int]):
             logger.setLevel(logging.INFO)
 
     def on_unmount(self) -> None:
+        # However the app ends (quit, exception, test harness), the engine thread must not outlive it.
+        self.bridge.control.stop()
         logger = logging.getLogger("altlas")
         if self._log_handler is not None:
             logger.removeHandler(self._log_handler)
@@ -229,12 +231,12 @@ class AltlasApp(App[int]):
             for line in details.splitlines():
                 self._add_log_line(logging.ERROR, "        " + line)
             if self._quitting:
-                self.exit(1)
+                self.exit(return_code=1)
             else:
                 self._show_error(f"{type(error).__name__}: {error}", details)
         elif state in (WorkerState.SUCCESS, WorkerState.CANCELLED):
             if self._quitting:
-                self.exit(1 if self.engine_error else 0)
+                self.exit(return_code=1 if self.engine_error else 0)
             else:
                 self.notify("the engine has stopped", title="Stopped", timeout=5)
 
@@ -318,9 +320,12 @@ class AltlasApp(App[int]):
             if binding.id == "log_level":
                 description = "Log screen: cycle the minimum level"
             elif binding.id and binding.id.startswith("screen_"):
-                description = f"Screen: {description}"
+                description = f"Screen: {binding.tooltip or description}"
             rows.append((shown, description))
-        return rows
+        merged: dict[str, list[str]] = {}
+        for shown, description in rows:
+            merged.setdefault(description, []).append(shown)
+        return [(", ".join(keys), description) for description, keys in merged.items()]
 
     async def action_quit(self) -> None:
         """Stop the engine (it saves its state), wait for its thread, then exit."""
@@ -330,7 +335,7 @@ class AltlasApp(App[int]):
         self.bridge.control.stop()
         worker = self._engine_worker
         if worker is None or worker.is_finished:
-            self.exit(1 if self.engine_error else 0)
+            self.exit(return_code=1 if self.engine_error else 0)
             return
         screen = self.screen
         if isinstance(screen, SnapshotScreen):
@@ -347,7 +352,7 @@ class AltlasApp(App[int]):
         )
         yield SystemCommand("Save checkpoint", "Save the task's state now", self.action_save)
         yield SystemCommand("Help", "Show every key", self.action_help)
-        for key, mode, title in SCREENS:
+        for key, mode, title, _ in SCREENS:
             yield SystemCommand(
                 f"Screen: {title}",
                 f"Show the {title} screen (key {key})",
@@ -395,11 +400,11 @@ def run_app(
         fresh=fresh,
     )
     try:
-        result = app.run()
+        app.run()
     finally:
         # However the app ended, the engine must stop and save before we report.
         stopped = app.bridge.stop_and_join(timeout=60)
-    code = app.return_code if app.return_code is not None else (result or 0)
+    code = app.return_code or 0
     if app.engine_error and not code:
         code = 1
     if not stopped:

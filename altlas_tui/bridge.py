@@ -109,13 +109,17 @@ class EngineBridge:
         self.control.send(kind, arg)
 
     def stop_and_join(self, timeout: float | None = 30.0) -> bool:
-        """Ask the engine to stop and wait for its thread; True when it has finished."""
+        """Ask the engine to stop and wait until `run` has returned; True when it has.
+
+        (Textual runs thread workers on an executor thread that outlives the work, so we wait
+        for `run` to finish rather than for the thread to end.)
+        """
         self.control.stop()
-        thread = self.thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-            return not thread.is_alive()
-        return self.finished.is_set() or thread is None
+        if self.thread is None:  # the worker never started the engine
+            return True
+        if self.thread is threading.current_thread():
+            return self.finished.is_set()
+        return self.finished.wait(timeout)
 
 
 class PostingLogHandler(logging.Handler):

@@ -31,13 +31,18 @@ _THEME_FIELDS = {f.name for f in fields(Theme)}
 
 
 def config_dir() -> Path:
-    """`$ALTLAS_HOME/config`, else the platform's user config dir for altlas-tui."""
-    home = os.environ.get("ALTLAS_HOME")
-    if home:
-        return Path(home) / "config"
-    import platformdirs
+    """The config folder of `engine.store.paths` (`$ALTLAS_HOME/config` or the platform's)."""
+    try:
+        from engine.store.paths import paths
 
-    return Path(platformdirs.user_config_dir("altlas-tui"))
+        return paths(create=False).config
+    except ImportError:  # pragma: no cover - the store is part of the engine
+        home = os.environ.get("ALTLAS_HOME")
+        if home:
+            return Path(home) / "config"
+        import platformdirs
+
+        return Path(platformdirs.user_config_dir("altlas-tui"))
 
 
 def theme_dirs() -> list[Path]:

@@ -39,7 +39,7 @@ class SnapshotScreen(Screen):
     def compose(self) -> ComposeResult:
         yield StatusBar(self.SCREEN_TITLE)
         yield from self.compose_body()
-        yield Footer()
+        yield Footer(compact=True)
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.markup import escape
 from textual.widgets import Static
 
@@ -11,7 +12,10 @@ from altlas_tui.screens.base import SnapshotScreen
 from altlas_tui.widgets.code_view import CodeView
 from altlas_tui.widgets.history_spark import HistorySpark
 from altlas_tui.widgets.key_values import KeyValues
+from engine.events import Event
 from engine.snapshot import Snapshot
+
+EVENTS_SHOWN = 5
 
 
 def attempt_status(snap: Snapshot) -> str:
@@ -27,6 +31,10 @@ class DashboardScreen(SnapshotScreen):
     """What the learner is doing right now."""
 
     SCREEN_TITLE = "Dashboard"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._events_shown = -1
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="dash"):
@@ -53,6 +61,9 @@ class DashboardScreen(SnapshotScreen):
                     yield HistorySpark("mean score", id="spark-score")
                     yield HistorySpark("best score", id="spark-best")
                     yield HistorySpark("success rate", fmt="{:.0%}", id="spark-success")
+                with Vertical(id="events-panel", classes="panel") as events:
+                    events.border_title = "Recent events"
+                    yield Static("", id="events")
 
     def apply_snapshot(self, snap: Snapshot) -> None:
         solved = (
@@ -100,6 +111,19 @@ class DashboardScreen(SnapshotScreen):
         self.query_one("#spark-score", HistorySpark).show(snap.score_history)
         self.query_one("#spark-best", HistorySpark).show(snap.best_history)
         self.query_one("#spark-success", HistorySpark).show(snap.success_history)
+        if self._events_shown != len(self.altlas.events_seen):
+            self._events_shown = len(self.altlas.events_seen)
+            self._show_events()
+
+    def _show_events(self) -> None:
+        recent = self.altlas.events_seen[-EVENTS_SHOWN:]
+        text = Content("\n").join(
+            Content.assemble((f"{ev.kind:<17}", "$text-accent"), ev.message) for ev in recent
+        )
+        self.query_one("#events", Static).update(text or Content("(none yet)"))
+
+    def engine_event(self, event: Event) -> None:
+        self._show_events()
 
     def _set(self, selector: str, markup: str) -> None:
         widget = self.query_one(selector, Static)

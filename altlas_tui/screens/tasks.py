@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.content import Content
 from textual.widgets import DataTable, Static
 
 from altlas_tui.screens.base import SnapshotScreen
@@ -25,38 +26,45 @@ class TaskRow:
     name: str
     description: str = ""
     difficulty: str = ""
+    expected_output: str = ""
 
 
 def short_name(name: str) -> str:
     """Task names with or without the `benchmark_` prefix are the same task."""
-    return name.removeprefix("benchmark_")
+    return name.removeprefix("benchmark_").removesuffix(".json")
 
 
 def available_tasks(task_file: str | None = None) -> list[TaskRow]:
-    """The engine's task catalogue; if `engine.tasks` is unavailable, the shipped JSON files."""
-    rows: list[TaskRow] = []
+    """The engine's task catalogue (shipped, user folder, `--task-file`)."""
     try:
         from engine.tasks import list_tasks
-
-        try:
-            tasks = list_tasks(task_file=task_file) if task_file else list_tasks()
-        except TypeError:
-            tasks = list_tasks()
-        for t in tasks:
-            rows.append(
-                TaskRow(
-                    name=short_name(str(getattr(t, "name", t))),
-                    description=str(getattr(t, "description", "") or ""),
-                    difficulty=str(getattr(t, "difficulty", "") or ""),
-                )
-            )
-        return rows
     except ImportError:
-        pass
+        return _shipped_task_rows()
+    try:
+        try:
+            tasks = list_tasks(extra_paths=[task_file] if task_file else ())
+        except Exception:  # noqa: BLE001 - a bad --task-file must not hide the catalogue
+            log.exception("listing tasks with %s failed", task_file)
+            tasks = list_tasks()
     except Exception:  # noqa: BLE001 - a broken catalogue must not take the screen down
         log.exception("listing tasks failed")
+        return _shipped_task_rows()
+    return [
+        TaskRow(
+            name=short_name(str(getattr(t, "name", t))),
+            description=str(getattr(t, "description", "") or ""),
+            difficulty=str(getattr(t, "difficulty", "") or ""),
+            expected_output=str(getattr(t, "expected_output", "") or ""),
+        )
+        for t in tasks
+    ]
+
+
+def _shipped_task_rows() -> list[TaskRow]:
+    """Fallback without `engine.tasks`: read the shipped JSON files directly."""
     from engine.resources import shipped_dir
 
+    rows: list[TaskRow] = []
     folder = shipped_dir("tasks")
     for path in sorted(folder.rglob("*.json")) if folder.is_dir() else []:
         try:
@@ -91,6 +99,9 @@ class TasksScreen(SnapshotScreen):
             p.border_title = "Tasks"
             yield KeyedTable(["Task", "Difficulty", "Best", "", "Description"], id="task-table")
             yield Static("↑/↓ choose · Enter switch the engine to the task", id="tasks-help")
+        with Vertical(id="task-detail-panel", classes="panel") as p:
+            p.border_title = "Selected task"
+            yield Static("", id="task-detail")
 
     def on_mount(self) -> None:
         self.reload_tasks()
@@ -129,6 +140,25 @@ class TasksScreen(SnapshotScreen):
             self._current = current
             if current in table.rows:
                 table.move_cursor(row=table.get_row_index(current))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        name = str(event.row_key.value) if event.row_key is not None else ""
+        task = next((t for t in self.tasks if t.name == name), None)
+        if task is None:
+            text = Content(name)
+        else:
+            expected = task.expected_output.replace("\n", "⏎")
+            text = Content.assemble(
+                (task.name, "bold"),
+                ("   difficulty ", "$text-muted"),
+                task.difficulty or "—",
+                "\n",
+                task.description,
+                "\n",
+                ("expected output  ", "$text-muted"),
+                expected or "—",
+            )
+        self.query_one("#task-detail", Static).update(text)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

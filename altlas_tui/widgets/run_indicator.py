@@ -9,7 +9,7 @@ _LABELS = {
     "starting": "◌ STARTING",
     "running": "● RUNNING",
     "paused": "❚❚ PAUSED",
-    "solved": "✔ SOLVED",
+    "solved": "✔ SOLVED · RUNNING",
     "stopped": "■ STOPPED",
     "error": "✖ ERROR",
 }

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
+from textual_plotext.plot import Plot
 
 
 def thin(values: Sequence[float], width: int) -> list[float]:
@@ -53,14 +54,22 @@ class SeriesPlot(PlotextPlot):
             self.refresh()
 
     def _draw(self) -> None:
+        # A fresh figure each time: plotext keeps layout state across builds of different sizes,
+        # which made the same data draw different axis ticks depending on the resize history.
+        self._plot = Plot()
         plt = self.plt
-        plt.clear_figure()
         plt.title(self.title)
         width = max(10, self.size.width - 10)
         if self.kind == "bars":
             xs, ys = self._bars
             if xs:
-                plt.bar(list(xs), list(ys), width=0.8)
+                # Integer positions and our own tick labels: plotext's automatic labels for
+                # float bars vary between processes.
+                positions = list(range(len(xs)))
+                plt.bar(positions, list(ys), width=0.8)
+                step = max(1, len(xs) // 6)
+                ticks = positions[::step]
+                plt.xticks(ticks, [f"{xs[i]:.2f}" for i in ticks])
             return
         drawn = False
         for name, values in self._series.items():
