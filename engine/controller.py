@@ -16,6 +16,7 @@ import numpy as np
 
 from engine.config import Config
 from engine.control import Control
+from engine.diagnostics import weight_histogram, weight_stats
 from engine.events import Event
 from engine.hints import HintManager
 from engine.sandbox import Sandbox
@@ -28,6 +29,7 @@ log = logging.getLogger("altlas.engine")
 
 HISTORY = 240  # batches kept for sparklines and plots
 STATS_EVERY = 1.0  # seconds between weight statistics (cheap, but not free)
+HEALTH_LOG_EVERY = 10  # batches between model-health metrics in the run history
 
 
 class Engine:
@@ -94,6 +96,8 @@ class Engine:
                 self._emit("error", self.error, traceback=tb)
                 self._end_run("error")
                 raise
+            if self.trainer is not None:
+                self.trainer.close()
             self._save("exit")
             self._end_run(outcome)
             self._publish(status="solved" if self.trainer and self.trainer.solution else "stopped")
@@ -139,6 +143,9 @@ class Engine:
             prefix, rows = self.hints.active_prefix(tr.config.train.batch_size)
             stats = tr.step(hint=prefix, hint_rows=rows)
             self.hints.observe(stats, tr)
+            for ev in tr.health_events:  # model health (engine/diagnostics.py)
+                self._emit("warning", f"{ev.message}; {ev.suggestion}", health=ev.kind,
+                           action=ev.action)  # fmt: skip
             self._after_batch(stats)
             if stats.solved_now:
                 self._emit("solved", f"solved after {tr.attempts_to_solve:,} attempts",
@@ -164,6 +171,7 @@ class Engine:
             self._emit("hint", f"forced hint: {text}", text=text, forced=True)
         elif kind == "reinit" and self.trainer:
             self.trainer.reinitialise()
+            self._report_init()
             self._emit("reinit", f"weights reinitialised ({self.trainer.init_method})")
             self._last_stats = 0.0
         elif kind == "save":
@@ -184,6 +192,8 @@ class Engine:
 
     def _start_task(self, task: Task) -> None:
         assert self._sandbox is not None
+        if self.trainer is not None:
+            self.trainer.close()
         self.task = task
         self.trainer = Trainer(self.config, task, self._sandbox.run_many, seed=self.seed)
         self.hints = HintManager(
@@ -214,6 +224,7 @@ class Engine:
             except Exception:
                 log.exception("run store unavailable")
                 self._run_id = None
+        self._report_init()
         self.fresh = False  # --fresh applies to the first task only; switching back resumes
         self._reset_histories()
         self._t_start = time.monotonic()
@@ -284,12 +295,15 @@ class Engine:
                 "time/attempts_per_second": tr.attempts / self._elapsed(),
                 "hints/provided": float(self.hints.provided if self.hints else 0),
             })  # fmt: skip
+            if tr.learning and tr.batches % HEALTH_LOG_EVERY == 0:
+                self.store.runs.log_metrics(self._run_id, step, tr.health.metrics())
             if stats.solved_now and tr.solution:
                 self.store.runs.log_best(self._run_id, step, 1.0, tr.solution)
         now = time.monotonic()
         if now - self._last_stats >= STATS_EVERY:
             self._last_stats = now
-            self._layer_stats, self._histogram = _weight_stats(tr)
+            self._layer_stats = weight_stats(tr.policy)
+            self._histogram = weight_histogram(tr.policy)
         self._publish()
         if self.on_batch is not None:
             self.on_batch(self.snapshot)
@@ -344,6 +358,7 @@ class Engine:
             lr=tr.lr, loss=st.loss if st else 0.0, entropy=st.entropy if st else 0.0,
             grad_norm=st.grad_norm if st else 0.0, init_method=tr.init_method,
             layer_stats=self._layer_stats, weight_histogram=self._histogram,
+            health_warnings=tr.health.warnings,
             vocab_size=V, token_counts=token_counts, token_pairs=pairs, unused_tokens=unused,
             hints_requested=hm.requested if hm else 0, hints_provided=hm.provided if hm else 0,
             hints_forced=hm.forced if hm else 0, hints_declined=hm.declined if hm else 0,
@@ -353,6 +368,16 @@ class Engine:
             sandbox_level=_level(self._sandbox),
             last_checkpoint=getattr(self, "_checkpoint_at", None), events=tuple(self._events),
         )  # fmt: skip
+
+    def _report_init(self) -> None:
+        """Model health: each failed initialisation try as a warning event."""
+        report = self.trainer.init_report if self.trainer else None
+        if report is None:
+            return
+        for msg in report.messages():
+            self._emit("warning", msg)
+        if not report.ok:
+            self.trainer.health.add_warning(report.messages()[-1])
 
     def _emit(self, kind: str, message: str, **data) -> None:
         self._events.append(message)
@@ -382,25 +407,3 @@ def _level(sandbox: Sandbox | None) -> str:
     except Exception:
         return "unknown"
     return str(info.get("level", info)) if isinstance(info, dict) else str(info)
-
-
-def _weight_stats(tr: Trainer) -> tuple[tuple[LayerStats, ...], tuple[tuple[float, int], ...]]:
-    out = []
-    flat = []
-    for name, p in tr.policy.named_parameters():
-        w = p.detach()
-        g = p.grad
-        out.append(LayerStats(
-            name=name, mean=float(w.mean()), std=float(w.std()) if w.numel() > 1 else 0.0,
-            min=float(w.min()), max=float(w.max()), near_zero=float((w.abs() < 1e-3).float().mean()),
-            grad_norm=float(g.norm()) if g is not None else 0.0,
-        ))  # fmt: skip
-        flat.append(w.flatten())
-    import torch
-
-    allw = torch.cat(flat).numpy()
-    counts, edges = np.histogram(allw, bins=30)
-    centres = (edges[:-1] + edges[1:]) / 2
-    return tuple(out), tuple(
-        (round(float(c), 4), int(n)) for c, n in zip(centres, counts, strict=True)
-    )

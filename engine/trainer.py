@@ -9,6 +9,7 @@ text runs twice. Every piece is a switch in `TrainConfig`, so they can be compar
 from __future__ import annotations
 
 import heapq
+from concurrent.futures import ThreadPoolExecutor
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 
 from engine.config import Config
+from engine.diagnostics import HealthMonitor, apply_health_actions, grad_norms, initialise
 from engine.grammar import Grammar
 from engine.policy import Batch, Policy, sample_batch, sequence_logprobs
 from engine.scorer import TaskScorer
@@ -85,9 +87,16 @@ class Trainer:
         torch.manual_seed(self.seed)
         self.policy = Policy(len(self.tok), tc.embed_size, tc.hidden_size, tc.num_layers)
         self.init_method = tc.init_method
-        self.policy.init_weights(self.init_method, self.generator)
+        # model health (engine/diagnostics.py): checked init with retries, runtime monitor
+        self.init_report = initialise(
+            self.policy, self.init_method, self.generator, self.grammar, self.max_len
+        )
+        self.init_method = self.init_report.method_used
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=tc.lr)
         self.lr = tc.lr
+        self.health = HealthMonitor()
+        self.health.reset(self.policy, self.optimizer)
+        self.health_events: list = []  # HealthEvents of the latest step; the Engine emits them
         self.learning = tc.algo != "random"
         # learning state
         self.baseline = 0.0
@@ -112,13 +121,20 @@ class Trainer:
         self.attempts_to_solve: int | None = None
         self.prior_attempts = 0  # attempts of earlier runs on this task (from a checkpoint)
         self.timing = np.zeros(3)  # seconds spent sampling, executing+scoring, learning
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: tuple[Batch, np.ndarray] | None = None  # scored, not yet learned from
 
     # -- the loop body ----------------------------------------------------------------------------
 
     def step(
         self, hint: list[int] | None = None, hint_rows: int = 0, entropy_boost: float = 0.0
     ) -> BatchStats:
-        """One batch: sample, execute and score, learn."""
+        """One batch: sample, execute and score, learn.
+
+        With `train.pipeline` the sandbox runs this batch (in another process, waited on by a
+        thread) while the learner updates on the previous batch, so both cores work at once; the
+        update then lags sampling by one batch.
+        """
         t0 = time.perf_counter()
         tc = self.config.train
         B = tc.batch_size
@@ -132,8 +148,17 @@ class Trainer:
         codes = [self.tok.decode(row) for row in batch.tokens.tolist()]
         t1 = time.perf_counter()
 
-        # 2. execute and score only programs never seen before
-        outcomes = self._evaluate(codes)
+        # 2. execute and score programs not seen before (meanwhile, learn from the last batch)
+        fresh = self._fresh(codes)
+        learned = None
+        if tc.pipeline and self.learning:
+            future = self._pool().submit(self._score, fresh)
+            if self._pending is not None:
+                learned = self._update(*self._pending, entropy_boost)
+            scored = future.result()
+        else:
+            scored = self._score(fresh)
+        outcomes = self._outcomes(codes, fresh, scored)
         scores = np.array([o.score for o in outcomes], dtype=np.float64)
         rewards = scores - tc.length_penalty * batch.lengths
 
@@ -142,10 +167,13 @@ class Trainer:
 
         # 4. learn
         t2 = time.perf_counter()
-        loss = entropy = grad_norm = 0.0
         if self.learning:
-            loss, entropy, grad_norm = self._update(batch, rewards, entropy_boost)
+            if tc.pipeline:
+                self._pending = (batch, rewards)
+            else:
+                learned = self._update(batch, rewards, entropy_boost)
             self._plateau_schedule(float(scores.max()))
+        loss, entropy, grad_norm = learned or (0.0, 0.0, 0.0)
         self.batches += 1
         t3 = time.perf_counter()
         self.timing += np.array([t1 - t0, t2 - t1, t3 - t2])
@@ -159,40 +187,62 @@ class Trainer:
             sample_tokens=batch.first_probs, solved_now=solved_now, hint_rows=int(batch.forced.any(1).sum()),
         )  # fmt: skip
 
+    def close(self) -> None:
+        """Release the scoring thread (the trainer stays usable)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
     # -- helpers ----------------------------------------------------------------------------------
 
-    def _evaluate(self, codes: list[str]) -> list[Outcome]:
-        use_cache = self.config.train.cache
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="altlas-score")
+        return self._executor
+
+    def _fresh(self, codes: list[str]) -> list[str]:
+        """Programs to execute: unseen texts once each (or all of them with the cache off)."""
+        if not self.config.train.cache:
+            return list(codes)
         fresh: list[str] = []
         seen: set[str] = set()
         for c in codes:
             if c not in self.cache and c not in seen:
                 fresh.append(c)
                 seen.add(c)
-        if fresh:
-            if len(self.cache) + len(fresh) > CACHE_LIMIT:
-                self.cache.clear()
-            executed: dict[str, object] = {}
+        return fresh
 
-            def run_and_keep(batch: list[str]) -> list:
-                results = self.run_many(batch)
-                executed.update(zip(batch, results, strict=True))
-                return results
+    def _score(self, fresh: list[str]) -> list[Outcome]:
+        """Run and score programs (safe in the scoring thread: touches no shared state)."""
+        if not fresh:
+            return []
+        executed: dict[str, object] = {}
 
-            results = self.scorer.score_many(fresh, run_and_keep)
-            for c, r in zip(fresh, results, strict=True):
-                self.cache[c] = Outcome(
-                    score=float(r.score), success=bool(r.success), status=r.status,
-                    error_type=_error_type(executed.get(c), r.status),
-                    components=tuple(r.components.items()),
-                    stdout=r.stdout[:200], reasons=tuple(r.reasons[:4]),
-                )  # fmt: skip
-        self._last_new = len(fresh)
-        self.unique_programs += len(fresh)
-        out = [self.cache[c] for c in codes]
-        if not use_cache:  # without the cache, count duplicates as if they ran again
-            self._last_new = len(codes)
-        return out
+        def run_and_keep(batch: list[str]) -> list:
+            results = self.run_many(batch)
+            executed.update(zip(batch, results, strict=True))
+            return results
+
+        results = self.scorer.score_many(fresh, run_and_keep)
+        return [
+            Outcome(
+                score=float(r.score), success=bool(r.success), status=r.status,
+                error_type=_error_type(executed.get(c), r.status),
+                components=tuple(r.components.items()),
+                stdout=r.stdout[:200], reasons=tuple(r.reasons[:4]),
+            )  # fmt: skip
+            for c, r in zip(fresh, results, strict=True)
+        ]
+
+    def _outcomes(self, codes: list[str], fresh: list[str], scored: list[Outcome]) -> list[Outcome]:
+        self._last_new = len(set(fresh))
+        self.unique_programs += self._last_new
+        if not self.config.train.cache:
+            return scored
+        if len(self.cache) + len(fresh) > CACHE_LIMIT:
+            self.cache.clear()
+        self.cache.update(zip(fresh, scored, strict=True))
+        return [self.cache[c] for c in codes]
 
     def _record(
         self, batch: Batch, codes: list[str], outcomes: list[Outcome], rewards: np.ndarray
@@ -288,8 +338,14 @@ class Trainer:
 
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        layer_norms = grad_norms(self.policy)  # before clipping (model health)
         grad_norm = float(torch.nn.utils.clip_grad_norm_(self.policy.parameters(), tc.grad_clip))
         self.optimizer.step()
+        self.health_events = self.health.observe(
+            self.policy, float(loss.detach()), float(entropy.detach()), self.lr, layer_norms,
+            total_grad_norm=grad_norm, optimizer=self.optimizer,
+        )  # fmt: skip
+        apply_health_actions(self, self.health_events)  # halve lr / restore last good / reinit
         return float(loss.detach()), float(entropy.detach()), grad_norm
 
     def _pq_tensors(self, items, T: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -339,11 +395,15 @@ class Trainer:
 
     def reinitialise(self, method: str | None = None) -> None:
         """Fresh weights and optimiser (the TUI's `r`); search history and counters are kept."""
-        self.init_method = method or self.init_method
-        self.policy.init_weights(self.init_method, self.generator)
+        self.init_report = initialise(
+            self.policy, method or self.init_method, self.generator, self.grammar, self.max_len
+        )
+        self.init_method = self.init_report.method_used
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.config.train.lr)
         self.lr = self.config.train.lr
+        self.health.reset(self.policy, self.optimizer)
         self.baseline, self.reward_var = 0.0, 1.0
+        self._pending = None
 
     # -- persistence ------------------------------------------------------------------------------
 
@@ -406,6 +466,7 @@ class Trainer:
         counts = state.get("token_counts")
         if counts is not None and len(counts) == len(self.token_counts):
             self.token_counts = np.asarray(counts, dtype=np.int64).copy()
+        self.health.reset(self.policy, self.optimizer)  # loaded weights are the new baseline
 
     @property
     def total_attempts(self) -> int:
