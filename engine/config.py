@@ -42,6 +42,7 @@ class TrainConfig:
     lr_plateau_patience: int = 400  # batches without improvement before a cut
     lr_min: float = 2e-4  # floor of the plateau schedule
     cache: bool = True  # do not execute a program text twice
+    pipeline: bool = True  # learn from the last batch while the sandbox runs this one
     length_penalty: float = 0.002  # reward cost per token
     temperature: float = 1.0  # sampling temperature
     torch_threads: int = 1  # torch intra-op threads for the learner
