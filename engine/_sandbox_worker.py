@@ -165,6 +165,50 @@ class _Out:
         pass
 
 
+class Integrity:
+    """What a fast worker checks after each program: the state programs must not change."""
+
+    def __init__(self, fast_builtins, out, alarm_handler):
+        import _thread
+
+        self.fb, self.fb_snapshot = fast_builtins, dict(fast_builtins)
+        self.real_b = builtins.__dict__
+        self.real_b_snapshot = dict(self.real_b)
+        self.modules = sys.modules
+        self.modules_snapshot = dict(sys.modules)
+        self.env = os.environ._data
+        self.env_snapshot = dict(self.env)
+        self.out = out
+        self.alarm_handler = alarm_handler
+        self.signals = {
+            s: signal.getsignal(s) for s in signal.valid_signals() if s < signal.SIGRTMIN
+        }
+        self.thread_count = _thread._count
+        self.threads = _thread._count()
+
+    def check(self, full, _getsignal=signal.getsignal, _sys=sys):
+        """'' when clean, else what changed. `full`: also every signal handler (slower)."""
+        if self.fb != self.fb_snapshot or self.real_b != self.real_b_snapshot:
+            return "builtins"
+        if self.modules != self.modules_snapshot:  # same names bound to the same modules
+            return "sys.modules"
+        if _sys.gettrace() is not None or _sys.getprofile() is not None:
+            return "trace hook"
+        if self.thread_count() != self.threads:
+            return "threads"
+        if self.env != self.env_snapshot:
+            return "environment"
+        if _sys.stdout is not self.out or _sys.stderr is not self.out:
+            return "stdout"
+        if _getsignal(signal.SIGALRM) is not self.alarm_handler:
+            return "signal handlers"
+        if full:
+            for s, h in self.signals.items():
+                if _getsignal(s) is not h:
+                    return "signal handlers"
+        return ""
+
+
 def _fast_main(cmd_fd, res_fd, prog_fd):
     import ctypes
     import mmap
@@ -199,7 +243,6 @@ def _fast_main(cmd_fd, res_fd, prog_fd):
     del libc, ctypes
 
     fb = _fast_builtins()
-    fb_snapshot = dict(fb)
     blocked = frozenset(n for n in dir(builtins) if n not in fb) | _BLOCKED_EXTRA
     bad_ops = bytes(
         opcode.opmap[n]
@@ -235,44 +278,10 @@ def _fast_main(cmd_fd, res_fd, prog_fd):
     ITIMER_REAL = signal.ITIMER_REAL
     sys.setrecursionlimit(settings.get("recursion_limit", 1000))
 
-    # Integrity baseline, taken once everything the worker needs is loaded.
-    real_b = builtins.__dict__
-    real_b_snapshot = dict(real_b)
-    modules_snapshot = frozenset(sys.modules)
-    env_data = os.environ._data
-    env_snapshot = dict(env_data)
-    sig_snapshot = {s: signal.getsignal(s) for s in signal.valid_signals() if s < signal.SIGRTMIN}
-    getsignal = signal.getsignal
-    gettrace, getprofile = sys.gettrace, sys.getprofile
-    import _thread
-
-    thread_count = _thread._count
-    threads0 = thread_count()
-    modules = sys.modules
-    n_modules = len(modules)
+    integrity = Integrity(fb, out, on_alarm)  # baseline, once everything needed is loaded
+    clean = integrity.check
     gc.collect()
     gc.freeze()  # the worker's own objects are never scanned by later collections
-
-    def clean(full):
-        if fb != fb_snapshot or real_b != real_b_snapshot:
-            return "builtins"
-        if len(modules) != n_modules or (full and frozenset(modules) != modules_snapshot):
-            return "sys.modules"
-        if gettrace() is not None or getprofile() is not None:
-            return "trace hook"
-        if thread_count() != threads0:
-            return "threads"
-        if env_data != env_snapshot:
-            return "environment"
-        if sys.stdout is not out or sys.stderr is not out:
-            return "stdout"
-        if getsignal(signal.SIGALRM) is not on_alarm:
-            return "signal handlers"
-        if full:
-            for s, h in sig_snapshot.items():
-                if getsignal(s) is not h:
-                    return "signal handlers"
-        return ""
 
     info["builtins"] = sorted(fb)
     _send(res_fd, ["ready", info])
