@@ -148,11 +148,11 @@ def _measure_behaviour(
     """Run a short uniformly sampled batch through the LSTM: gates, hidden states, output entropy."""
     seed = (generator.initial_seed() if generator is not None else 0) + CHECK_SEED_OFFSET
     gen = torch.Generator().manual_seed(seed)
-    T = max(1, min(max_len, CHECK_STEPS))
-    # uniform inputs: the check must not depend on the (possibly broken) policy it checks
-    batch = sample_batch(None, grammar, CHECK_ROWS, T, gen)
-    tokens = torch.from_numpy(batch.tokens)
-    masks = torch.from_numpy(batch.masks)
+    # uniform inputs: the check must not depend on the (possibly broken) policy it checks; the
+    # run's full budget, so the masks are the ones the policy meets, but only the first steps
+    batch = sample_batch(None, grammar, CHECK_ROWS, max(1, max_len), gen)
+    tokens = torch.from_numpy(batch.tokens[:, :CHECK_STEPS])
+    masks = torch.from_numpy(batch.masks[:, :CHECK_STEPS])
     B, T = tokens.shape
     live = torch.arange(T)[None, :] < torch.from_numpy(batch.lengths)[:, None]
     x = torch.cat([torch.full((B, 1), grammar.tok.sos, dtype=torch.long), tokens[:, :-1]], 1)
@@ -459,7 +459,7 @@ class HealthMonitor:
                 events.append(HealthEvent(
                     "exploding", msg, "halved the learning rate", "lower_lr"
                 ))  # fmt: skip
-            elif self._may_repeat("exploding"):
+            elif self._may_repeat("exploding at the lr floor"):
                 events.append(HealthEvent(
                     "exploding", msg, "learning rate at its floor: reinitialise (r)", None
                 ))  # fmt: skip
@@ -522,9 +522,13 @@ class HealthMonitor:
             self._metrics[f"health/update_ratio/{name}"] = v
         return events
 
-    def _may_repeat(self, kind: str) -> bool:
-        last = self._last_fired.get(kind)
-        return last is None or self.batches - last >= WARN_COOLDOWN
+    def _may_repeat(self, key: str) -> bool:
+        """Whether a warning without an action may be raised again (and note it if so)."""
+        last = self._last_fired.get(key)
+        if last is not None and self.batches - last < WARN_COOLDOWN:
+            return False
+        self._last_fired[key] = self.batches
+        return True
 
     # -- outputs ----------------------------------------------------------------------------------
 
