@@ -151,6 +151,22 @@ def _passwd() -> list[Any]:
         return []
 
 
+_ROOT_PREFIX = "altlas_sandbox_root_"
+
+
+def _remove_stale_roots() -> None:
+    """Remove the empty chroot directories of engines that died without closing their Sandbox."""
+    tmp = Path(tempfile.gettempdir())
+    for d in tmp.glob(f"{_ROOT_PREFIX}*_*"):
+        pid = d.name[len(_ROOT_PREFIX) :].split("_", 1)[0]
+        if not pid.isdigit() or Path(f"/proc/{pid}").exists():
+            continue
+        try:
+            d.rmdir()  # only ever empty: nothing can write into it
+        except OSError:
+            pass
+
+
 def _kill_uid(uid: int) -> int:
     """SIGKILL every process whose real uid is `uid` (engine side, as root). Returns the count."""
     n = 0
@@ -377,7 +393,8 @@ class _Job:
 class _ProcessBackend:
     def __init__(self, cfg: SandboxConfig) -> None:
         self.cfg = cfg
-        self.root_dir = tempfile.mkdtemp(prefix="altlas_sandbox_root_")
+        _remove_stale_roots()
+        self.root_dir = tempfile.mkdtemp(prefix=f"{_ROOT_PREFIX}{os.getpid()}_")
         os.chmod(self.root_dir, 0o711)
         self.is_root = os.geteuid() == 0
         self.uid_base = _uid_range()[0] if self.is_root else None

@@ -435,3 +435,12 @@ def test_strict_program_cannot_read_its_batch_mates(sb: Sandbox) -> None:
     r = sb.run_many([sibling, spy, sibling])
     assert r[0].stdout == "SECRET_SIBLING\n"
     assert r[1].stdout == "0\n"
+
+
+def test_inprocess_backend_for_other_modules_tests() -> None:
+    """The in-process backend (no isolation, tests of other modules only) keeps the statuses."""
+    with Sandbox(SandboxConfig(backend="inprocess", timeout=0.2)) as box:
+        r = box.run_many(["print(5+3)", "print(x)", "while True:\n    pass", "raise SystemExit(0)"])
+        assert [x.status for x in r] == ["ok", "error", "timeout", "killed"]
+        assert r[0].stdout == "8\n" and r[1].error == "NameError: name 'x' is not defined"
+        assert box.describe()["level"] == "none"
