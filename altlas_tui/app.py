@@ -198,7 +198,9 @@ class AltlasApp(App[None]):
         event = message.event
         self.events_seen.append(event)
         level = {"warning": logging.WARNING, "error": logging.ERROR}.get(event.kind, logging.INFO)
-        self._add_log_line(level, f"EVENT   {event.kind}: {event.message}")
+        recent = list(self.log_lines)[-8:]
+        if not any(event.message in text for _, text in recent):  # the engine may log it too
+            self._add_log_line(level, f"EVENT   {event.kind}: {event.message}")
         if event.kind == "checkpoint_saved":
             self.notify(event.message, title="Checkpoint saved", timeout=3)
         elif event.kind == "task_switched":

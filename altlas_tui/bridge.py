@@ -35,11 +35,44 @@ class EngineLike(Protocol):
 EngineFactory = Callable[..., EngineLike]
 
 
-def default_engine_factory() -> EngineFactory:
-    """The real engine, imported only when needed (it pulls in torch)."""
-    from engine.controller import Engine
+class StoredEngine:
+    """The real engine with its own writer `Store`, opened and closed in the worker thread.
 
-    return Engine
+    The Store is what makes the engine save its state (periodically, on `s`, on quit) and
+    resume it; it holds the single-writer lock and an SQLite connection, so it must live in the
+    thread that runs the engine.
+    """
+
+    def __init__(self, config: Config, task: str, **kwargs: Any) -> None:
+        from engine.controller import Engine
+        from engine.store import Store
+
+        self.store = Store(command="altlas-tui")
+        try:
+            self.engine = Engine(config, task, store=self.store, **kwargs)
+        except BaseException:
+            self.store.close()
+            raise
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self.engine.snapshot
+
+    def run(
+        self, control: Control, max_attempts: int | None = None, max_seconds: float | None = None
+    ) -> RunSummary:
+        try:
+            return self.engine.run(control, max_attempts, max_seconds)
+        finally:
+            self.store.close()
+
+    def summary(self) -> RunSummary:
+        return self.engine.summary()
+
+
+def default_engine_factory() -> EngineFactory:
+    """The real engine with a Store (imported only when the worker builds it: torch is slow)."""
+    return StoredEngine
 
 
 class EngineBridge:

@@ -6,6 +6,7 @@ import json
 import logging
 from dataclasses import dataclass
 
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
@@ -83,6 +84,29 @@ def _shipped_task_rows() -> list[TaskRow]:
     return rows
 
 
+def history_best() -> dict[str, tuple[float, bool]]:
+    """Best score and solved flag per task from the run history (read-only, no lock)."""
+    try:
+        from engine.store import Store
+
+        reader = Store(read_only=True)
+    except Exception:  # noqa: BLE001 - no history is not an error
+        return {}
+    out: dict[str, tuple[float, bool]] = {}
+    try:
+        for run in reader.runs.list_runs():
+            name = short_name(str(run.get("task") or ""))
+            best = float(run.get("best_score") or 0.0)
+            solved = bool(run.get("solved"))
+            old_best, old_solved = out.get(name, (0.0, False))
+            out[name] = (max(best, old_best), solved or old_solved)
+    except Exception:  # noqa: BLE001
+        log.exception("reading the run history failed")
+    finally:
+        reader.close()
+    return out
+
+
 class TasksScreen(SnapshotScreen):
     """Pick the task the engine works on; each task keeps its own saved progress."""
 
@@ -92,6 +116,7 @@ class TasksScreen(SnapshotScreen):
     def __init__(self) -> None:
         super().__init__()
         self.tasks: list[TaskRow] = []
+        self.history: dict[str, tuple[float, bool]] = {}
         self._current = ""
 
     def compose_body(self) -> ComposeResult:
@@ -110,6 +135,32 @@ class TasksScreen(SnapshotScreen):
     def reload_tasks(self) -> None:
         self.tasks = available_tasks(self.altlas.bridge.task_file)
         self._last = None
+        self.load_history()
+
+    @work(thread=True, exclusive=True, group="task-history", exit_on_error=False)
+    def load_history(self) -> None:
+        """Read best results from the run history off the UI thread, then show them once."""
+        history = history_best()
+        try:
+            self.app.call_from_thread(self._set_history, history)
+        except RuntimeError:  # the app closed meanwhile
+            pass
+
+    def _set_history(self, history: dict[str, tuple[float, bool]]) -> None:
+        self.history = history
+        self.poll(force=True)
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.load_history()
+
+    def best_text(self, name: str) -> str:
+        session = self.altlas.best_by_task.get(name)
+        past, solved = self.history.get(name, (None, False))
+        scores = [x for x in (session, past) if x is not None]
+        if not scores:
+            return "—"
+        return f"{max(scores):.3f}" + (" ✔" if solved else "")
 
     def engine_event(self, event: Event) -> None:
         if event.kind == "task_switched":
@@ -117,7 +168,6 @@ class TasksScreen(SnapshotScreen):
 
     def apply_snapshot(self, snap: Snapshot) -> None:
         current = short_name(snap.task_name)
-        best = self.altlas.best_by_task
         rows = list(self.tasks)
         if current and current not in {t.name for t in rows}:
             rows.append(TaskRow(current, snap.task_description))
@@ -128,7 +178,7 @@ class TasksScreen(SnapshotScreen):
                     t.name,
                     (
                         t.difficulty or "—",
-                        f"{best[t.name]:.3f}" if t.name in best else "—",
+                        self.best_text(t.name),
                         "▶ running" if t.name == current else "",
                         t.description,
                     ),

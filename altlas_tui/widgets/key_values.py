@@ -30,9 +30,10 @@ class KeyValues(Static):
             return
         self._items = items
         value_width = max((len(v) for _, v in items), default=0)
+        label_width = max([self.label_width] + [len(k) + 1 for k, _ in items])
         cells = [
             Content.assemble(
-                (f"{label:<{self.label_width}}", "$text-muted"),
+                (f"{label:<{label_width}}", "$text-muted"),
                 (f"{value:>{value_width}}", "bold"),
             )
             for label, value in items

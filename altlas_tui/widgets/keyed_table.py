@@ -46,7 +46,7 @@ class KeyedTable(DataTable):
             elif old != cells:
                 for i, (a, b) in enumerate(zip(old, cells, strict=True)):
                     if a != b:
-                        self.update_cell(key, f"c{i}", b)
+                        self.update_cell(key, f"c{i}", b, update_width=True)
                         self.cell_updates += 1
             self._cells[key] = cells
         order = [key for key, _ in rows]
