@@ -378,7 +378,7 @@ class AltlasApp(App[None]):
     # -- snapshot bookkeeping used by screens -------------------------------------------------
     def remember_best(self, snap: Snapshot) -> None:
         """Keep each task's best score seen this session (for the Tasks screen)."""
-        if snap.task_name and snap.status != "starting":
+        if snap.task_name and snap.status != "starting" and (snap.attempts or snap.total_attempts):
             self.best_by_task[short_name(snap.task_name)] = snap.best_score
 
 
