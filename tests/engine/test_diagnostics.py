@@ -496,3 +496,50 @@ def test_trainer_counts_tokens_and_pairs_of_a_hand_made_batch(sandbox):
     assert pc.sum() == 14 - 3  # one pair fewer than tokens per row
     rep = dg.token_report(tok.tokens, counts, tr.pair_counts, tr.grammar.generative_ids())
     assert rep["top"][0][1] == 3 and rep["pairs"][0] == ("print", "(", 3, 3 / 11)
+
+
+# -- the engine end to end --------------------------------------------------------------------------
+
+
+def test_engine_reports_init_retries_health_warnings_and_metrics(monkeypatch):
+    """A broken first init and lr 10: warning events, snapshot warnings, health/... history."""
+    from engine.control import Control
+    from engine.controller import Engine
+    from engine.store import Store
+
+    real = Policy.init_weights
+
+    def broken_orthogonal(self, method, generator=None):
+        real(self, method, generator)
+        if method == "orthogonal":
+            _zeros(self)
+
+    monkeypatch.setattr(Policy, "init_weights", broken_orthogonal)
+    cfg = Config()
+    cfg.train.batch_size = 16
+    cfg.train.lr = 10.0
+    cfg.store.save_interval = 3600
+    events = []
+    store = Store()
+    try:
+        engine = Engine(cfg, "add_two_numbers", store=store, on_event=events.append, fresh=True)
+        engine.run(Control(), max_attempts=16 * 20)
+        warnings = [e.message for e in events if e.kind == "warning"]
+        assert any(m.startswith("init try 1 (orthogonal) failed") for m in warnings)
+        assert any("xavier after 2 tries" in m for m in warnings)
+        assert any(m.startswith("exploding") and "restored" in m for m in warnings)
+        snap = engine.snapshot
+        assert snap.init_method == "xavier"
+        assert any("exploding" in w for w in snap.health_warnings)
+        assert snap.lr < 0.05
+        assert {s.name for s in snap.layer_stats} == {
+            n for n, _ in engine.trainer.policy.named_parameters()
+        }
+        assert sum(c for _, c in snap.weight_histogram) > 0
+        run = store.runs.list_runs("add_two_numbers")[-1]
+        keys = {k for _, k, _ in store.runs.metrics(run["id"])}
+        assert {"health/update_ratio", "health/grad_norm/lstm.weight_hh_l0"} <= keys
+        logged = [e["message"] for e in store.runs.events(run["id"]) if e["kind"] == "warning"]
+        assert any(m.startswith("exploding") for m in logged)
+    finally:
+        store.close()
