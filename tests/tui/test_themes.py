@@ -98,8 +98,9 @@ async def test_app_registers_themes_skips_bad_files_and_persists_the_choice(harn
         assert "bad" not in app.available_themes
         messages = [str(n.message) for n in app._notifications]
         assert any("bad.toml" in m and "primary" in m for m in messages)
-        app.theme = "altlas-light"  # what the palette's theme picker does
         config_file = config_dir() / "config.toml"
+        assert not config_file.exists()  # starting up writes nothing
+        app.theme = "altlas-light"  # what the palette's theme picker does
         await wait_for(pilot, lambda: config_file.exists())
         assert tomllib.loads(config_file.read_text())["ui"]["theme"] == "altlas-light"
         assert app.config.ui.theme == "altlas-light"
