@@ -315,7 +315,7 @@ class AltlasApp(App[None]):
         self._command("save")
 
     def switch_task(self, name: str) -> None:
-        self._command("switch_task", name, pending=f"switching to {name}")
+        self._command("switch_task", name, pending="switching task")
 
     def action_show_screen(self, mode: str) -> None:
         if self.current_mode != mode:

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, cast
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer
 
+from altlas_tui.widgets.key_footer import KeyFooter
 from altlas_tui.widgets.status_bar import StatusBar
 from engine.events import Event
 from engine.snapshot import Snapshot
@@ -39,7 +39,7 @@ class SnapshotScreen(Screen):
     def compose(self) -> ComposeResult:
         yield StatusBar(self.SCREEN_TITLE)
         yield from self.compose_body()
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def compose_body(self) -> ComposeResult:
         yield from ()

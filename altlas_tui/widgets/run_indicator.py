@@ -20,7 +20,10 @@ class RunIndicator(Static):
 
     DEFAULT_CSS = """
     RunIndicator {
-        width: auto;
+        width: 22;  /* fixed: an auto width kept stale sizes from earlier labels */
+        text-align: center;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
         padding: 0 1;
         text-style: bold;
         background: $primary-muted;
