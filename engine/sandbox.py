@@ -986,3 +986,21 @@ class Sandbox:
         if self._backend is not None:
             backend, self._backend = self._backend, None
             backend.close()
+
+
+def _main(argv: list[str] | None = None) -> int:
+    """`python -m engine.sandbox [--describe]`: start a Sandbox and print what is in force."""
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] not in ("--describe", "-h", "--help"):
+        print(f"usage: python -m engine.sandbox [--describe] (got {args[0]!r})", file=sys.stderr)
+        return 2
+    if args and args[0] in ("-h", "--help"):
+        print("usage: python -m engine.sandbox [--describe]")
+        return 0
+    with Sandbox() as sb:
+        print(json.dumps(sb.describe(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

@@ -444,3 +444,27 @@ def test_inprocess_backend_for_other_modules_tests() -> None:
         assert [x.status for x in r] == ["ok", "error", "timeout", "killed"]
         assert r[0].stdout == "8\n" and r[1].error == "NameError: name 'x' is not defined"
         assert box.describe()["level"] == "none"
+
+
+def test_engine_never_compiles_programs(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compilation happens in the sandbox processes only."""
+    import builtins
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the engine compiled a program")
+
+    monkeypatch.setattr(builtins, "compile", refuse)
+    r = sb.run_many(["print(5+3)", "import math\nprint(math.floor(2.5))", "print(1 +"])
+    assert [x.status for x in r] == ["ok", "ok", "error"]
+
+
+def test_module_entry_prints_describe() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "engine.sandbox", "--describe"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert json.loads(out)["backend"] == "process"
