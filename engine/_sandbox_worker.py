@@ -165,6 +165,18 @@ class _Out:
         pass
 
 
+class _Sink:
+    """The fast worker's stderr: accepts and drops everything."""
+
+    __slots__ = ()
+
+    def write(self, s):
+        return len(s) if s.__class__ is str else 0
+
+    def flush(self):
+        pass
+
+
 class Integrity:
     """What a fast worker checks after each program: the state programs must not change."""
 
@@ -179,6 +191,7 @@ class Integrity:
         self.env = os.environ._data
         self.env_snapshot = dict(self.env)
         self.out = out
+        self.err = sys.stderr
         self.alarm_handler = alarm_handler
         self.signals = {
             s: signal.getsignal(s) for s in signal.valid_signals() if s < signal.SIGRTMIN
@@ -198,7 +211,7 @@ class Integrity:
             return "threads"
         if self.env != self.env_snapshot:
             return "environment"
-        if _sys.stdout is not self.out or _sys.stderr is not self.out:
+        if _sys.stdout is not self.out or _sys.stderr is not self.err:
             return "stdout"
         if _getsignal(signal.SIGALRM) is not self.alarm_handler:
             return "signal handlers"
@@ -266,7 +279,7 @@ def _fast_main(cmd_fd, res_fd, prog_fd):
 
     out = _Out()
     sys.stdout = out
-    sys.stderr = out
+    sys.stderr = _Sink()  # warnings and "Exception ignored" reports: not the program's stdout
     running = [False]
 
     def on_alarm(signum, frame):
@@ -303,8 +316,6 @@ def _fast_main(cmd_fd, res_fd, prog_fd):
                 try:
                     co = compile(src, "<program>", "exec", dont_inherit=True)
                     entry = (co, fast_ok(co), "")
-                except (_Timeout, _OutputLimit):
-                    raise
                 except BaseException as e:  # SyntaxError, ValueError (NUL), RecursionError...
                     entry = (None, True, _describe(e))
                 if len(cache) > 8192:

@@ -61,3 +61,19 @@ def test_generator_produces_varied_outcomes() -> None:
     assert sum(o[0] == "ok" and o[1] != "" for o in outcomes) > 100
     kinds = {o[2].split(":")[0] for o in outcomes if o[0] == "error"}
     assert {"NameError", "ZeroDivisionError", "TypeError"} <= kinds
+
+
+def test_warnings_and_unraisable_reports_stay_out_of_stdout(sb: Sandbox) -> None:
+    """Python prints these on stderr; the program's stdout must match plain Python's."""
+    codes = [
+        "print(1 is 1)",  # SyntaxWarning at compile time
+        "async def f():\n    pass\nf()\nprint('x')",  # RuntimeWarning: never awaited
+        "print('\\d')",  # DeprecationWarning: invalid escape sequence
+    ]
+    assert [r.stdout for r in sb.run_many(codes)] == ["True\n", "x\n", "\\d\n"]
+
+
+def test_compile_warning_after_an_output_overflow(sb: Sandbox) -> None:
+    r = sb.run_many(["print('A' * 100000)", "print(1 is 1)", "print(2)"])
+    assert r[0].status == "error" and "OutputLimit" in r[0].error
+    assert [(x.status, x.stdout) for x in r[1:]] == [("ok", "True\n"), ("ok", "2\n")]
