@@ -72,25 +72,42 @@ def _install_signals(stopper: Stopper) -> dict[int, Any]:
 
 
 class _Progress:
-    """Finished-run lines on stderr, for a person at a terminal."""
+    """Progress on stderr for a person at a terminal: a live line, and a line per finished run."""
 
     def __init__(self, total: int) -> None:
         self.total = total
         self.tty = sys.stderr.isatty()
+        self.last = 0.0
 
     def __call__(self, st: RunState, states: list[RunState]) -> None:
-        if not self.tty or st.state != "done":
+        if not self.tty:
             return
         done = sum(1 for s in states if s.state == "done")
-        if st.outcome == "solved" and st.summary:
-            what = f"solved at {st.summary.get('attempts_to_solve') or 0:,}"
-        else:
-            what = {"budget": "not solved", "stopped": "stopped"}.get(st.outcome or "", "")
-            what = what or f"failed: {st.error}"
-        seconds = (st.summary or {}).get("seconds") or 0.0
-        sys.stderr.write(f"[{done}/{self.total}] {st.spec.label}: {what} "
-                         f"({st.attempts:,} attempts, {seconds:.1f} s)\n")  # fmt: skip
+        if st.state == "done":
+            if st.outcome == "solved" and st.summary:
+                what = f"solved at {st.summary.get('attempts_to_solve') or 0:,}"
+            else:
+                what = {"budget": "not solved", "stopped": "stopped"}.get(st.outcome or "", "")
+                what = what or f"failed: {st.error}"
+            seconds = (st.summary or {}).get("seconds") or 0.0
+            sys.stderr.write(f"\r\x1b[K[{done}/{self.total}] {st.spec.label}: {what} "
+                             f"({st.attempts:,} attempts, {seconds:.1f} s)\n")  # fmt: skip
+        now = time.monotonic()
+        if st.state == "done" or now - self.last >= 0.5:
+            self.last = now
+            running = [s for s in states if s.state in ("running", "cancelling")]
+            live = "  ".join(
+                f"#{s.spec.index + 1} {s.spec.task} s{s.spec.seed} {s.attempts:,}"
+                for s in running[:4]
+            )
+            more = f" +{len(running) - 4}" if len(running) > 4 else ""
+            sys.stderr.write(f"\r\x1b[K{done}/{self.total} done  {live}{more}")
         sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
 
 
 def run_cli(args: Any, config: Any) -> int:
@@ -117,13 +134,17 @@ def run_cli(args: Any, config: Any) -> int:
         require_ray()
     store = _open_store()
     stopper = Stopper()
-    previous = _install_signals(stopper)
+    previous: dict[int, Any] = {}
+    progress = _Progress(len(specs))
     try:
         backend = make_backend(args.backend, args.workers, args.address)
+        # after the backend: ray.init() installs handlers of its own
+        previous = _install_signals(stopper)
         sweep_id = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
         result = run_sweep(specs, backend, store.runs, stopper=stopper, sweep_id=sweep_id,
-                           on_change=_Progress(len(specs)))  # fmt: skip
+                           on_change=progress)  # fmt: skip
     finally:
+        progress.close()
         for sig, old in previous.items():
             signal.signal(sig, old)
         store.close()
