@@ -38,6 +38,8 @@ from engine.events import Event
 from engine.snapshot import Snapshot
 from engine.summary import RunSummary
 
+log = logging.getLogger("altlas.tui")
+
 DEFAULT_TASK = "add_two_numbers"
 DEFAULT_THEME = "altlas-dark"
 LOG_LINES = 2000
@@ -50,6 +52,18 @@ SCREENS = (  # key, mode, title, footer label
     ("5", "tasks", "Tasks", "Tasks"),
     ("6", "log", "Log", "Log"),
 )
+
+
+def engine_traceback(error: BaseException | None) -> str:
+    """The traceback of an engine failure without the worker machinery's own frames."""
+    if error is None:
+        return ""
+    tb = traceback.TracebackException.from_exception(error)
+    internal = ("/textual/", "/concurrent/futures/", "/asyncio/")
+    tb.stack = traceback.StackSummary.from_list(
+        [frame for frame in tb.stack if not any(part in frame.filename for part in internal)]
+    )
+    return "".join(tb.format())
 
 
 class AltlasApp(App[None]):
@@ -67,18 +81,28 @@ class AltlasApp(App[None]):
     }
     DEFAULT_MODE = "dashboard"
     BINDINGS = [
-        Binding("space,p", "toggle_pause", "Pause", id="pause"),
-        Binding("h", "force_hint", "Hint", id="hint"),
-        Binding("r", "reinit", "Reinit", id="reinit"),
-        Binding("t", "tasks", "Tasks", id="tasks", show=False),
-        Binding("s", "save", "Save", id="save"),
+        Binding("space,p", "toggle_pause", "Pause", id="pause", tooltip="Pause or resume training"),
+        Binding("h", "force_hint", "Hint", id="hint", tooltip="Give the learner a hint now"),
+        Binding(
+            "r", "reinit", "Reinit", id="reinit", tooltip="Reinitialise the weights (asks first)"
+        ),
+        Binding("t", "tasks", "Tasks", id="tasks", show=False, tooltip="Task picker"),
+        Binding("s", "save", "Save", id="save", tooltip="Save a checkpoint now"),
         *(
             Binding(key, f"show_screen('{mode}')", label, id=f"screen_{mode}", tooltip=title)
             for key, mode, title, label in SCREENS
         ),
-        Binding("question_mark", "help", "Help", id="help"),
-        Binding("q", "quit", "Quit", id="quit"),
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="quit_ctrl_c"),
+        Binding("question_mark", "help", "Help", id="help", tooltip="This help"),
+        Binding("q", "quit", "Quit", id="quit", tooltip="Quit (stops the engine, saves state)"),
+        Binding(
+            "ctrl+c",
+            "quit",
+            "Quit",
+            show=False,
+            priority=True,
+            id="quit_ctrl_c",
+            tooltip="Quit (stops the engine, saves state)",
+        ),
     ]
 
     def __init__(
@@ -234,14 +258,16 @@ class AltlasApp(App[None]):
         state = event.state
         if state == WorkerState.ERROR:
             error = event.worker.error
-            details = "".join(traceback.format_exception(error)) if error else ""
-            self._add_log_line(logging.ERROR, f"ERROR   engine failed: {error!r}")
-            for line in details.splitlines():
-                self._add_log_line(logging.ERROR, "        " + line)
+            if isinstance(error, InputError):  # bad input: one line, no traceback
+                message, details = str(error), ""
+                log.error("engine could not start: %s", error)
+            else:
+                message, details = f"{type(error).__name__}: {error}", engine_traceback(error)
+                log.error("engine failed: %s\n%s", message, details)  # to the log file too
             if self._quitting:
                 self.exit(return_code=1)
             else:
-                self._show_error(f"{type(error).__name__}: {error}", details)
+                self._show_error(message, details)
         elif state in (WorkerState.SUCCESS, WorkerState.CANCELLED):
             if self._quitting:
                 self.exit(return_code=1 if self.engine_error else 0)
@@ -331,11 +357,11 @@ class AltlasApp(App[None]):
         for binding in self._bindings_with_ids():
             keys = self._keymap.get(binding.id or "", binding.key)
             shown = ", ".join(self.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
-            description = binding.description or binding.id or ""
+            description = binding.tooltip or binding.description or binding.id or ""
             if binding.id == "log_level":
                 description = "Log screen: cycle the minimum level"
             elif binding.id and binding.id.startswith("screen_"):
-                description = f"Screen: {binding.tooltip or description}"
+                description = f"Screen: {description}"
             rows.append((shown, description))
         merged: dict[str, list[str]] = {}
         for shown, description in rows:
@@ -423,6 +449,6 @@ def run_app(
     if app.engine_error and not code:
         code = 1
     if not stopped:
-        logging.getLogger("altlas.tui").error("the engine did not stop within 60 s")
+        log.error("the engine did not stop within 60 s")
         code = code or 1
     return int(code), app.bridge.summary()

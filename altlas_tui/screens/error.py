@@ -27,9 +27,12 @@ class ErrorScreen(ModalScreen[None]):
             with VerticalScroll(id="error-details"):
                 yield Static(Content(self.details or "(no traceback)"))
             yield Static(
-                "Escape: back to the last picture · q: quit (the traceback is also in the Log screen)",
+                "Escape: back to the last picture · q: quit (also in the Log screen and the log file)",
                 id="error-help",
             )
+
+    def on_mount(self) -> None:
+        self.query_one("#error-details").scroll_end(animate=False)  # the last frames matter most
 
     def action_dismiss_error(self) -> None:
         self.dismiss(None)

@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 INTRO = (
-    "AltLAS learns to write Python from scratch: a small LSTM policy writes programs token by\n"
+    "AltLAS learns to write Python from scratch: a small LSTM policy writes programs token by "
     "token, a sandbox runs them, the score trains the policy. Watch it here and steer it:"
 )
 

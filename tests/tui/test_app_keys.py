@@ -134,9 +134,10 @@ async def test_question_mark_shows_help_with_current_keys(harness):
         await pilot.press("question_mark")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
         rows = dict((desc, keys) for keys, desc in app.screen.rows)
-        assert rows["Hint"] == "g"
-        assert "space" in rows["Pause"] and "p" in rows["Pause"]
-        assert rows["Quit"] == "q, ^c"
+        assert rows["Give the learner a hint now"] == "g"
+        assert rows["Pause or resume training"] == "space, p"
+        assert rows["Quit (stops the engine, saves state)"] == "q, ^c"
+        assert rows["Screen: Log"] == "6"
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))
 
@@ -198,7 +199,7 @@ async def test_engine_error_shows_error_screen_and_app_stays_alive(harness):
         assert app.is_running
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, ErrorScreen))
-        assert any("engine failed" in text for _, text in app.log_lines)
+        await wait_for(pilot, lambda: any("engine failed" in text for _, text in app.log_lines))
         await pilot.press("q")
         await wait_for(pilot, lambda: not app.is_running, timeout=10)
     assert app.return_code == 1
