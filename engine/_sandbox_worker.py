@@ -259,7 +259,8 @@ def _fast_main(cmd_fd, res_fd, prog_fd):
     blocked = frozenset(n for n in dir(builtins) if n not in fb) | _BLOCKED_EXTRA
     bad_ops = bytes(
         opcode.opmap[n]
-        for n in ("IMPORT_NAME", "IMPORT_FROM", "IMPORT_STAR", "LOAD_BUILD_CLASS")
+        # MATCH_CLASS: `case int(__class__=c)` reads attributes named in co_consts, not co_names.
+        for n in ("IMPORT_NAME", "IMPORT_FROM", "IMPORT_STAR", "LOAD_BUILD_CLASS", "MATCH_CLASS")
         if n in opcode.opmap
     )
     code_type = type(_fast_main.__code__)

@@ -370,6 +370,7 @@ def test_fast_tier_escape_attempts_are_routed_or_contained(sb: Sandbox) -> None:
         "async def c():\n    pass\nx = c()\nprint(x.cr_frame.f_back)",
         "b = __builtins__\nprint(b)",
         "f = lambda: 0\nprint(f.__globals__)",
+        "match 5:\n    case int(__class__=c):\n        print(c)",
     ]
     before = sb.describe()["stats"]["strict"]
     r = sb.run_many(attempts)
