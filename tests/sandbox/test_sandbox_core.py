@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -222,8 +223,9 @@ def test_describe_matches_reality(sb: Sandbox) -> None:
     with open(f"/proc/{pids[0]}/status") as f:
         uid = int(next(line for line in f if line.startswith("Uid:")).split()[1])
     assert d["fast_tier"]["uid_drop"] == (uid != 0)
-    if os.geteuid() == 0:
-        assert d["uid_drop"] and d["chroot"] and d["level"] == "full"
+    if os.geteuid() == 0:  # network namespaces may still be refused (e.g. docker's seccomp)
+        assert d["uid_drop"] and d["chroot"]
+        assert d["level"] == ("full" if d["netns"] else "partial")
 
 
 def test_worker_killed_between_batches_is_replaced(sb: Sandbox) -> None:
@@ -333,7 +335,7 @@ def test_engine_death_takes_workers_down(code: str) -> None:
         assert not left, f"survivors after engine death: {left}"
     finally:
         if "info" in locals() and info.get("root_dir"):
-            subprocess.run(["rm", "-rf", "--", info["root_dir"]], check=False)
+            shutil.rmtree(info["root_dir"], ignore_errors=True)
         eng.kill()
         eng.wait()
 
