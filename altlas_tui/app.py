@@ -176,7 +176,9 @@ class AltlasApp(App[None]):
 
     def _apply_keymap(self) -> None:
         keys = dict(self.config.ui.keys)
+        modal_bindings = [*ConfirmScreen.BINDINGS, *HelpScreen.BINDINGS, *ErrorScreen.BINDINGS]
         known = {b.id for b in self._bindings_with_ids()}
+        known |= {b.id for b in modal_bindings if isinstance(b, Binding) and b.id}
         unknown = sorted(set(keys) - known)
         for binding_id in unknown:
             keys.pop(binding_id)
@@ -369,8 +371,13 @@ class AltlasApp(App[None]):
         return [(", ".join(keys), description) for description, keys in merged.items()]
 
     async def action_quit(self) -> None:
-        """Stop the engine (it saves its state), wait for its thread, then exit."""
+        """Stop the engine (it saves its state), wait for its thread, then exit.
+
+        A second quit while the engine is still finishing its batch leaves at once; `run_app`
+        still waits for the engine to stop and save before returning.
+        """
         if self._quitting:
+            self.exit(return_code=1 if self.engine_error else 0)
             return
         self._quitting = True
         self.bridge.control.stop()

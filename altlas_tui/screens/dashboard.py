@@ -107,6 +107,11 @@ class DashboardScreen(SnapshotScreen):
                 ("algo · seed", f"{snap.algo} · {snap.seed}"),
                 ("sandbox", snap.sandbox_level or "—"),
             ]
+            + (
+                [("exploration boost", f"{snap.exploration_boost:.2f}")]
+                if snap.exploration_boost
+                else []
+            )
         )
         self.query_one("#spark-score", HistorySpark).show(snap.score_history)
         self.query_one("#spark-best", HistorySpark).show(snap.best_history)

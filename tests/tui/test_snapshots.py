@@ -59,3 +59,10 @@ def test_hints_screen_after_a_forced_hint(snap_compare, harness):
 def test_model_screen_low_bandwidth(snap_compare, harness):
     app = frozen_app(harness, low_bandwidth=True)
     assert snap_compare(app, terminal_size=SIZE, run_before=settle(app, "3", "model"))
+
+
+def test_help_screen(snap_compare, harness):
+    app = frozen_app(harness)
+    assert snap_compare(
+        app, terminal_size=SIZE, press=["question_mark"], run_before=settle(app, "", "dashboard")
+    )
