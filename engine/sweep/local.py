@@ -56,6 +56,7 @@ def _worker_main(conn: Connection) -> None:
     _set_parent_death_signal(signal.SIGTERM)
     if os.getppid() == 1:  # the driver is already gone
         return
+    os.dup2(2, 1)  # stdout belongs to the driver (`sweep --json` prints exactly one document)
     altlas = logging.getLogger("altlas")  # failures travel as error records, not stderr noise
     altlas.addHandler(logging.NullHandler())
     altlas.propagate = False
@@ -78,6 +79,8 @@ def _worker_main(conn: Connection) -> None:
             spec = conn.recv()
             if spec is None:
                 return
+            if spec == "stop":  # meant for a run that ended meanwhile
+                continue
             stop_message = False
             run_spec(spec, conn.send, stop_requested)
     except (EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
