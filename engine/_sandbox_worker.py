@@ -296,6 +296,11 @@ def _fast_main(cmd_fd, res_fd, prog_fd):
     clean = integrity.check
     gc.collect()
     gc.freeze()  # the worker's own objects are never scanned by later collections
+    # No automatic collections: everything a program allocates stays in generation 0, and the
+    # collect(0) after each program finalizes all of its garbage then, so no finalizer of one
+    # program can run (and print) during a later one.
+    gc.disable()
+    collect = gc.collect
 
     info["builtins"] = sorted(fb)
     _send(res_fd, ["ready", info])
@@ -363,6 +368,15 @@ def _fast_main(cmd_fd, res_fd, prog_fd):
                 status, err = "error", f"OutputLimitExceeded: more than {cap} characters"
             g.clear()  # breaks the function <-> globals cycles a program leaves behind
             del g
+            try:
+                running[0] = True  # a finalizer stuck in a loop meets the soft deadline too
+                setitimer(ITIMER_REAL, timeout)
+                collect(0)
+            except BaseException:
+                pass
+            finally:
+                running[0] = False
+                setitimer(ITIMER_REAL, 0)
             # After a MemoryError the heap may stay fragmented: hand over to a fresh process.
             leave = "memory" if err.startswith("MemoryError") else ""
             dirty = clean(i + 1 == len(codes))

@@ -471,3 +471,25 @@ def test_module_entry_prints_describe() -> None:
         check=True,
     ).stdout
     assert json.loads(out)["backend"] == "process"
+
+
+def test_fast_tier_finalizers_cannot_write_into_later_programs(sb: Sandbox) -> None:
+    """A generator kept alive by a reference cycle runs its `finally` when collected; that must
+    happen before the next program starts, not in the middle of it."""
+    late = (
+        "def g():\n"
+        "    try:\n"
+        "        yield 1\n"
+        "    finally:\n"
+        "        print('FORGED')\n"
+        "keep = []\n"
+        "x = g()\n"
+        "next(x)\n"
+        "keep.append(keep)\n"
+        "keep.append(x)\n"
+        "print('mine')\n"
+    )
+    filler = "s = []\nfor i in range(3000):\n    s.append([i])\nprint(len(s))"
+    r = sb.run_many([late] + [filler] * 30)
+    assert r[0].stdout == "mine\n"
+    assert all(x.stdout == "3000\n" for x in r[1:]), [x.stdout for x in r[1:] if "F" in x.stdout]
