@@ -295,7 +295,7 @@ class _Worker:
                 break
             try:
                 msgs.append(json.loads(bytes(buf[pos + _HDR : pos + _HDR + n])))
-            except ValueError:
+            except (ValueError, RecursionError):  # only a subverted worker sends such bytes
                 self.dead = True
                 return None
             pos += _HDR + n
