@@ -313,8 +313,9 @@ class _Worker:
             if msgs is None:
                 return False
             for m in msgs:
-                if m[0] == "ready":
-                    self.info = m[1]
+                if isinstance(m, list) and len(m) == 2 and m[0] == "ready":
+                    if isinstance(m[1], dict):
+                        self.info = m[1]
         return self.info is not None
 
     def set_limit(self, seq: int, limit: int) -> None:
