@@ -493,3 +493,29 @@ def test_fast_tier_finalizers_cannot_write_into_later_programs(sb: Sandbox) -> N
     r = sb.run_many([late] + [filler] * 30)
     assert r[0].stdout == "mine\n"
     assert all(x.stdout == "3000\n" for x in r[1:]), [x.stdout for x in r[1:] if "F" in x.stdout]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"[" * 100_000 + b"]" * 100_000, b"\xff\xfe", b"not json", b"[1, 2"],
+)
+def test_garbage_from_a_worker_marks_it_dead(payload: bytes) -> None:
+    """Only a subverted worker sends such bytes; the engine must not raise or trust them."""
+    from engine.sandbox import _valid, _Worker
+
+    w = _Worker.__new__(_Worker)
+    r, wfd = os.pipe()
+    w.res_r, w.buf, w.dead = r, bytearray(), False
+    try:
+        os.write(wfd, len(payload).to_bytes(4, "little"))
+        threading.Thread(target=os.write, args=(wfd, payload), daemon=True).start()
+        msgs: list | None = []
+        while msgs == [] and not w.dead:
+            msgs = w.read_messages()
+        assert msgs is None and w.dead
+    finally:
+        os.close(r)
+        os.close(wfd)
+    assert not _valid("ok", 1, "", 0.0)
+    assert not _valid("pwned", "", "", 0.0)
+    assert _valid("ok", "", "", 0)
