@@ -86,6 +86,20 @@ class HintConfig:
 
 
 @dataclass
+class ExploreConfig:
+    """Repetition penalty and exploration boosts (engine/fingerprint.py)."""
+
+    shape_penalty: float = 0.02  # reward cost per doubling of a failing shape's repeats
+    shape_penalty_max: float = 0.1  # the penalty never exceeds this
+    shape_free_repeats: int = 64  # repeats of a failing shape before the penalty starts
+    memory_size: int = 5000  # failing shapes remembered (saved with the task)
+    boost_threshold: float = 0.85  # share of repeated programs over the window that starts a boost
+    boost_window: int = 10  # batches averaged for the trigger
+    boost_entropy: float = 0.1  # extra entropy weight when a boost starts (decays to 0)
+    boost_batches: int = 150  # batches a boost lasts
+
+
+@dataclass
 class StoreConfig:
     """Persistence."""
 
@@ -111,6 +125,7 @@ class Config:
     grammar: GrammarConfig = field(default_factory=GrammarConfig)
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     hints: HintConfig = field(default_factory=HintConfig)
+    explore: ExploreConfig = field(default_factory=ExploreConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     ui: UIConfig = field(default_factory=UIConfig)
 

@@ -143,6 +143,9 @@ class Engine:
             prefix, rows = self.hints.active_prefix(tr.config.train.batch_size)
             stats = tr.step(hint=prefix, hint_rows=rows)
             self.hints.observe(stats, tr)
+            for note in tr.events:  # exploration boosts (engine/fingerprint.py)
+                self._emit("boost", note)
+            tr.events.clear()
             for ev in tr.health_events:  # model health (engine/diagnostics.py)
                 self._emit("warning", f"{ev.message}; {ev.suggestion}", health=ev.kind,
                            action=ev.action)  # fmt: skip
@@ -348,7 +351,11 @@ class Engine:
             errors_by_type=tuple(sorted(tr.errors_by_type.items(), key=lambda kv: -kv[1]))[:8],
             attempts_to_solve=tr.attempts_to_solve, solution=tr.solution,
             last_code=st.sample_code if st else "", last_score=sample.score if sample else 0.0,
-            last_components=sample.components if sample else (), last_status=sample.status if sample else "",
+            last_components=(sample.components + (("repetition", -round(st.sample_penalty, 4)),)
+                             if sample and st.sample_penalty else sample.components if sample else ()),
+            last_status=sample.status if sample else "",
+            last_fingerprint=sample.text_fp if sample else "", last_shape=sample.shape_fp if sample else "",
+            exploration_boost=round(st.boost, 4) if st else 0.0,
             last_error=sample.error_type if sample else "", last_stdout=sample.stdout if sample else "",
             last_duplicate=bool(st and st.new_programs < st.size), last_token_probs=probs,
             best_code=tr.best_code, best_score=tr.best_score,

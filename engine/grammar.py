@@ -101,7 +101,14 @@ class Grammar:
 
         q = repr  # terminal spelled as its quoted literal, e.g. "'('"
         D = self.max_depth
-        rule("program", ["block|0|0|0", "EOS"])
+        # Functions are defined first, before the code that calls them: a def after the last
+        # statement that could call it is dead code by construction.
+        rule("program", ["prelude", "block|0|0|0", "EOS"])
+        rule(
+            "prelude",
+            [q("def"), "FUNCNAME", q("("), "params", q(")"), q(":"), "suite|1|0|1", "prelude"],
+            [],
+        )
         for func in (0, 1):
             for loop in (0, 1):
                 for d in range(D + 1):
@@ -123,18 +130,6 @@ class Grammar:
                             [q("for"), "TARGET", q("in"), "expr", q(":"), f"suite|{loop_inner}"]
                         )
                         alts.append([q("while"), "expr", q(":"), f"suite|{loop_inner}"])
-                        if func == 0 and loop == 0 and d == 0:
-                            alts.append(
-                                [
-                                    q("def"),
-                                    "FUNCNAME",
-                                    q("("),
-                                    "params",
-                                    q(")"),
-                                    q(":"),
-                                    "suite|1|0|1",
-                                ]
-                            )
                     rule(f"stmt|{c}", *alts)
                     if d >= 1:
                         rule(f"suite|{c}", ["NEWLINE", "INDENT", f"block|{c}", "DEDENT"])

@@ -147,6 +147,9 @@ class ScoreWeights:
     structure: float = 0.05  # times AST similarity to the closest valid pattern
     max_partial: float = 0.9  # cap for anything short of a success
     hardcoded_output: float = 0.0  # share of output credit a hard-coded answer keeps
+    # Share of a constraint's credit for a construct that is present but cannot affect the output
+    # (an uncalled def, a dead branch): a stepping stone for partial credit only, never a success.
+    vacuous_credit: float = 0.5
 
 
 @dataclass
@@ -181,6 +184,7 @@ class Analysis:
     parses: bool
     syntax_error: str = ""
     met: tuple[bool, ...] = ()  # per constraint (task order: operators, numbers, strings, keywords)
+    present: tuple[bool, ...] = ()  # per constraint: the construct occurs, live or not
     reasons: tuple[str, ...] = ()  # why constraints are not met
     hardcoded: str | None = None  # the offending literal, if any
     structure: float = 0.0
@@ -1124,6 +1128,7 @@ class TaskScorer:
         live = _Liveness(facts)
         met: list[bool] = []
         reasons: list[str] = []
+        present = tuple(bool(nodes) for nodes in facts.candidates)
         for c, nodes in zip(self.constraints, facts.candidates, strict=True):
             if not nodes:
                 met.append(False)
@@ -1160,6 +1165,7 @@ class TaskScorer:
         return Analysis(
             parses=True,
             met=tuple(met),
+            present=present,
             reasons=tuple(reasons),
             hardcoded=hardcoded,
             structure=structure,
@@ -1212,7 +1218,8 @@ class TaskScorer:
         for i, _ in dead:
             if i >= 0:
                 met[i] = False
-        share = sum(met) / len(met) if met else 1.0
+        vacuous = sum(1 for m, p in zip(met, a.present, strict=False) if p and not m)
+        share = (sum(met) + w.vacuous_credit * vacuous) / len(met) if met else 1.0
         got = normalise_output(stdout, self.task)
         similarity = output_similarity(got, self.expected)
         comps["parses"] = w.parses

@@ -9,9 +9,9 @@ text runs twice. Every piece is a switch in `TrainConfig`, so they can be compar
 from __future__ import annotations
 
 import heapq
-from concurrent.futures import ThreadPoolExecutor
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,6 +19,7 @@ import torch
 
 from engine.config import Config
 from engine.diagnostics import HealthMonitor, apply_health_actions, grad_norms, initialise
+from engine.fingerprint import ExplorationBoost, ShapeMemory, shape_fingerprint, text_fingerprint
 from engine.grammar import Grammar
 from engine.policy import Batch, Policy, sample_batch, sequence_logprobs
 from engine.scorer import TaskScorer
@@ -39,6 +40,8 @@ class Outcome:
     components: tuple[tuple[str, float], ...] = ()
     stdout: str = ""
     reasons: tuple[str, ...] = ()
+    text_fp: str = ""
+    shape_fp: str = ""
 
 
 @dataclass
@@ -63,6 +66,10 @@ class BatchStats:
     sample_tokens: list[tuple[int, float, list[tuple[int, float]]]] = field(default_factory=list)
     solved_now: bool = False
     hint_rows: int = 0
+    penalty_mean: float = 0.0  # mean repetition penalty of the batch
+    sample_penalty: float = 0.0  # repetition penalty of the sample shown
+    repeat_share: float = 0.0  # share of repeated programs (text or failing shape)
+    boost: float = 0.0  # extra entropy weight in force
 
 
 class Trainer:
@@ -123,6 +130,14 @@ class Trainer:
         self.timing = np.zeros(3)  # seconds spent sampling, executing+scoring, learning
         self._executor: ThreadPoolExecutor | None = None
         self._pending: tuple[Batch, np.ndarray] | None = None  # scored, not yet learned from
+        ec = config.explore
+        self.shapes = ShapeMemory(
+            ec.shape_penalty, ec.shape_penalty_max, ec.shape_free_repeats, ec.memory_size
+        )
+        self.explore = ExplorationBoost(
+            ec.boost_threshold, ec.boost_window, ec.boost_entropy, ec.boost_batches
+        )
+        self.events: list[str] = []  # notable things since the engine last looked (it drains them)
 
     # -- the loop body ----------------------------------------------------------------------------
 
@@ -154,13 +169,23 @@ class Trainer:
         if tc.pipeline and self.learning:
             future = self._pool().submit(self._score, fresh)
             if self._pending is not None:
-                learned = self._update(*self._pending, entropy_boost)
+                learned = self._update(*self._pending, entropy_boost + self.explore.value)
             scored = future.result()
         else:
             scored = self._score(fresh)
         outcomes = self._outcomes(codes, fresh, scored)
         scores = np.array([o.score for o in outcomes], dtype=np.float64)
-        rewards = scores - tc.length_penalty * batch.lengths
+        penalties = np.array(
+            [0.0 if o.success else self.shapes.penalty(o.shape_fp) for o in outcomes]
+        )
+        rewards = scores - tc.length_penalty * batch.lengths - penalties
+        for o in outcomes:
+            if not o.success:
+                self.shapes.add(o.shape_fp)
+        repeat_share = max((B - self._last_new) / B, float((penalties > 0).mean()))
+        note = self.explore.observe(repeat_share)
+        if note:
+            self.events.append(note)
 
         # 3. bookkeeping: counters, best, solution, priority queue, token analytics
         solved_now = self._record(batch, codes, outcomes, rewards)
@@ -171,7 +196,7 @@ class Trainer:
             if tc.pipeline:
                 self._pending = (batch, rewards)
             else:
-                learned = self._update(batch, rewards, entropy_boost)
+                learned = self._update(batch, rewards, entropy_boost + self.explore.value)
             self._plateau_schedule(float(scores.max()))
         loss, entropy, grad_norm = learned or (0.0, 0.0, 0.0)
         self.batches += 1
@@ -185,6 +210,8 @@ class Trainer:
             loss=loss, entropy=entropy, grad_norm=grad_norm, lr=self.lr,
             seconds=time.perf_counter() - t0, sample_code=codes[0], sample=outcomes[0],
             sample_tokens=batch.first_probs, solved_now=solved_now, hint_rows=int(batch.forced.any(1).sum()),
+            penalty_mean=float(penalties.mean()), sample_penalty=float(penalties[0]),
+            repeat_share=repeat_share, boost=self.explore.value,
         )  # fmt: skip
 
     def close(self) -> None:
@@ -226,10 +253,15 @@ class Trainer:
         results = self.scorer.score_many(fresh, run_and_keep)
         return [
             Outcome(
-                score=float(r.score), success=bool(r.success), status=r.status,
+                score=float(r.score),
+                success=bool(r.success),
+                status=r.status,
                 error_type=_error_type(executed.get(c), r.status),
                 components=tuple(r.components.items()),
-                stdout=r.stdout[:200], reasons=tuple(r.reasons[:4]),
+                stdout=r.stdout[:200],
+                reasons=tuple(r.reasons[:4]),
+                text_fp=text_fingerprint(c),
+                shape_fp=shape_fingerprint(c),
             )  # fmt: skip
             for c, r in zip(fresh, results, strict=True)
         ]
@@ -439,6 +471,7 @@ class Trainer:
                 "solution": self.solution,
             },
             "token_counts": self.token_counts.copy(),
+            "shape_memory": self.shapes.state_dict(),
             "cache_size": len(self.cache),
             "config": self.config.to_dict(),
         }
@@ -463,6 +496,8 @@ class Trainer:
         self.best_score = float(c["best_score"])
         self.best_code = c["best_code"]
         self.solution = c["solution"]
+        if "shape_memory" in state:
+            self.shapes.load_state_dict(state["shape_memory"])
         counts = state.get("token_counts")
         if counts is not None and len(counts) == len(self.token_counts):
             self.token_counts = np.asarray(counts, dtype=np.int64).copy()

@@ -1,0 +1,158 @@
+"""Program fingerprints, memory of failed shapes, the repetition penalty and exploration boosts.
+
+Two fingerprints per program: the normalised text (comments, blank lines and spacing do not matter)
+and a syntax-aware shape (the AST with names and literal values abstracted), so `x = 5; print(x + 3)`
+and `y = 2; print(y + 9)` share a shape. Repeating a failing shape costs a little reward (growing with
+the repetitions, bounded); when most recent programs are repeats, the entropy bonus is raised for a
+while and decays back.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import io
+import math
+import tokenize
+from collections import deque
+from dataclasses import dataclass
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=6).hexdigest()
+
+
+def normalise_text(code: str) -> str:
+    """Code with comments, blank lines and insignificant spacing removed."""
+    try:
+        toks = tokenize.generate_tokens(io.StringIO(code).readline)
+        parts = []
+        for t in toks:
+            if t.type in (tokenize.COMMENT, tokenize.NL, tokenize.ENCODING):
+                continue
+            if t.type == tokenize.NEWLINE:
+                parts.append("\n")
+            elif t.type == tokenize.INDENT:
+                parts.append("<in>")
+            elif t.type == tokenize.DEDENT:
+                parts.append("<de>")
+            else:
+                parts.append(t.string + " ")
+        return "".join(parts).strip()
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return " ".join(code.split())
+
+
+def text_fingerprint(code: str) -> str:
+    """Hash of the normalised text."""
+    return _digest(normalise_text(code))
+
+
+class _Abstract(ast.NodeTransformer):
+    """Names become `_`, literal values become their type."""
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        return ast.copy_location(ast.Name(id="_", ctx=node.ctx), node)
+
+    def visit_arg(self, node: ast.arg) -> ast.AST:
+        return ast.copy_location(ast.arg(arg="_"), node)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        self.generic_visit(node)
+        node.name = "_"
+        return node
+
+    def visit_Constant(self, node: ast.Constant) -> ast.AST:
+        return ast.copy_location(ast.Constant(value=type(node.value).__name__), node)
+
+
+def shape(code: str) -> str:
+    """The program's AST with identifiers and literals abstracted (or '' if it does not parse)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return ""
+    try:
+        return ast.dump(_Abstract().visit(tree), annotate_fields=False)
+    except RecursionError:
+        return ""
+
+
+def shape_fingerprint(code: str) -> str:
+    """Hash of the abstracted AST: programs that differ only in names and numbers share it."""
+    s = shape(code)
+    return _digest(s) if s else "unparsed"
+
+
+@dataclass
+class ShapeMemory:
+    """How often each failing shape was written (bounded), and the penalty that follows from it.
+
+    penalty(n) = min(max_penalty, weight * log2(1 + n / free_repeats)): nothing for the first few
+    repeats, then a slowly growing cost, never more than `max_penalty`.
+    """
+
+    weight: float = 0.02
+    max_penalty: float = 0.1
+    free_repeats: int = 64
+    size: int = 5000
+
+    def __post_init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def penalty(self, fingerprint: str) -> float:
+        n = self.counts.get(fingerprint, 0)
+        if n <= self.free_repeats or self.weight <= 0:
+            return 0.0
+        return min(self.max_penalty, self.weight * math.log2(n / self.free_repeats))
+
+    def add(self, fingerprint: str, n: int = 1) -> None:
+        self.counts[fingerprint] = self.counts.get(fingerprint, 0) + n
+        if len(self.counts) > 2 * self.size:  # keep the most repeated
+            keep = sorted(self.counts.items(), key=lambda kv: -kv[1])[: self.size]
+            self.counts = dict(keep)
+
+    def most_failed(self, k: int = 20) -> list[tuple[str, int]]:
+        return sorted(self.counts.items(), key=lambda kv: -kv[1])[:k]
+
+    def state_dict(self) -> dict:
+        return {"counts": dict(self.most_failed(self.size))}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.counts = {str(k): int(v) for k, v in state.get("counts", {}).items()}
+
+
+class ExplorationBoost:
+    """Raises the entropy bonus when recent batches are mostly repeats, then decays it back."""
+
+    def __init__(
+        self, threshold: float = 0.85, window: int = 10, strength: float = 0.1, duration: int = 150
+    ):
+        self.threshold, self.strength, self.duration = threshold, strength, duration
+        self.recent: deque[float] = deque(maxlen=window)
+        self.left = 0
+        self.boosts = 0
+
+    @property
+    def value(self) -> float:
+        """Extra entropy weight now (linear decay over the boost)."""
+        if self.left <= 0:
+            return 0.0
+        return self.strength * self.left / self.duration
+
+    def observe(self, repeat_share: float) -> str | None:
+        """Record a batch's share of repeated programs; returns a message when a boost starts or ends."""
+        self.recent.append(repeat_share)
+        if self.left > 0:
+            self.left -= 1
+            if self.left == 0:
+                self.recent.clear()
+                return "exploration boost ended"
+            return None
+        full = len(self.recent) == self.recent.maxlen
+        if self.strength > 0 and full and sum(self.recent) / len(self.recent) >= self.threshold:
+            self.left = self.duration
+            self.boosts += 1
+            share = sum(self.recent) / len(self.recent)
+            return f"exploration boost: {100 * share:.0f}% of recent programs were repeats; entropy bonus +{self.strength:g}"
+        return None
