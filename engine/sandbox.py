@@ -416,6 +416,7 @@ class _ProcessBackend:
         self.pool_size = cfg.workers + _HELPERS
         self.zygote: _Worker | None = None
         self.next_fast_uid = 0
+        self.start_failures = 0
         self.stats = {"fast": 0, "strict": 0, "replaced": 0, "recycled": 0, "handoffs": 0}
         self._finalizer = weakref.finalize(self, _kill_all, [], [])
         # Workers are started from one long-lived thread: PR_SET_PDEATHSIG fires when the thread
@@ -493,7 +494,12 @@ class _ProcessBackend:
         for w in starting:
             if w.res_r in ready[0]:
                 w.wait_ready(0.0)
-                if w.dead:
+                if w.info is not None:
+                    self.start_failures = 0
+                elif w.dead:
+                    self.start_failures += 1
+                    if self.start_failures > 10:
+                        raise SandboxError("sandbox fast workers keep dying during start-up")
                     self._retire(w)
         if block and not any(w.info is not None for w in self.pool):
             raise SandboxError("sandbox fast worker did not start")
