@@ -608,6 +608,7 @@ def _flat(policy: torch.nn.Module) -> torch.Tensor:
 
 
 def _grad_norms(policy: torch.nn.Module) -> dict[str, float]:
+    """`grad_norms` under another name: `observe` has a parameter that shadows it."""
     return grad_norms(policy)
 
 
