@@ -433,6 +433,7 @@ class _ProcessBackend:
         except BaseException:
             self.close()
             raise
+        self.seccomp_available = _seccomp_available()  # cached: describe() runs every snapshot
         self.fast_info = self.pool[0].info or {}
         self.strict_info = self.zygote.info or {}
 
@@ -805,7 +806,7 @@ class _ProcessBackend:
             "netns": fast_netns and strict_netns,
             "pidns": bool(si.get("pidns")),
             "seccomp": False,
-            "seccomp_available": _seccomp_available(),
+            "seccomp_available": self.seccomp_available,
             "env_cleared": True,
             "compile_in_sandbox": True,
             "timeout": self.cfg.timeout,
