@@ -21,6 +21,15 @@ from engine.trainer import Outcome, Trainer
 MAX_LEN = 21
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """Tiny tensors: one torch thread, as the trainer runs (much faster on a busy machine)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def grammar() -> Grammar:
     tok = Tokenizer.for_task(load_task("add_two_numbers"))
