@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -13,6 +15,7 @@ from altlas_tui.widgets.token_strip import TokenStrip
 from engine.snapshot import Snapshot
 
 TOP_N = 40
+TABLE_INTERVAL = 1.0  # seconds between frequency-table refreshes
 
 
 def usage_extremes(snap: Snapshot, n: int = 8) -> tuple[list[str], list[str]]:
@@ -24,7 +27,7 @@ def usage_extremes(snap: Snapshot, n: int = 8) -> tuple[list[str], list[str]]:
     uniform = total / vocab
     over = [t for t, c in snap.token_counts if c > 3 * uniform][:n]
     under = [t for t, c in reversed(snap.token_counts) if c < uniform / 3][:n]
-    under = (list(snap.unused_tokens) + under)[:n]
+    under = list(dict.fromkeys([*snap.unused_tokens, *under]))[:n]
     return over, under
 
 
@@ -49,7 +52,32 @@ class TokensScreen(SnapshotScreen):
             yield TokenStrip(id="token-strip")
             yield KeyedTable(["#", "Token", "p", "Alternatives"], id="token-probs")
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._tables_at = -TABLE_INTERVAL
+
     def apply_snapshot(self, snap: Snapshot) -> None:
+        self.query_one("#token-strip", TokenStrip).show(snap.last_token_probs)
+        self.query_one("#token-probs", KeyedTable).sync(
+            [
+                (
+                    str(i),
+                    (
+                        tp.token,
+                        f"{tp.prob:.3f}",
+                        "  ".join(f"{tok} {p:.2f}" for tok, p in tp.alternatives) or "—",
+                    ),
+                )
+                for i, tp in enumerate(snap.last_token_probs, start=1)
+            ]
+        )
+        # Frequencies drift slowly and re-sorting redraws every row: once a second is plenty.
+        now = time.monotonic()
+        if now - self._tables_at >= TABLE_INTERVAL:
+            self._tables_at = now
+            self._apply_frequencies(snap)
+
+    def _apply_frequencies(self, snap: Snapshot) -> None:
         total = sum(c for _, c in snap.token_counts) or 1
         self.query_one("#token-counts", KeyedTable).sync(
             [
@@ -76,17 +104,3 @@ class TokensScreen(SnapshotScreen):
             "  " + ("  ".join(under) or "—"),
         )
         self.query_one("#token-usage", Static).update(usage)
-        self.query_one("#token-strip", TokenStrip).show(snap.last_token_probs)
-        self.query_one("#token-probs", KeyedTable).sync(
-            [
-                (
-                    str(i),
-                    (
-                        tp.token,
-                        f"{tp.prob:.3f}",
-                        "  ".join(f"{tok} {p:.2f}" for tok, p in tp.alternatives) or "—",
-                    ),
-                )
-                for i, tp in enumerate(snap.last_token_probs, start=1)
-            ]
-        )

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rich.cells import cell_len
+from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
+
+
+def _cell(value: Any) -> Any:
+    """Strings become plain Text: no markup parsing (tokens such as `[` are data, not markup),
+    and Textual skips the per-cell markup pass on every render."""
+    return Text(value) if isinstance(value, str) else value
 
 
 class KeyedTable(DataTable):
@@ -41,12 +50,16 @@ class KeyedTable(DataTable):
         for key, cells in wanted.items():
             old = self._cells.get(key)
             if old is None:
-                self.add_row(*cells, key=key)
+                self.add_row(*(_cell(c) for c in cells), key=key)
                 self.cell_updates += len(cells)
             elif old != cells:
                 for i, (a, b) in enumerate(zip(old, cells, strict=True)):
                     if a != b:
-                        self.update_cell(key, f"c{i}", b, update_width=True)
+                        # Re-measuring a column costs a pass over all its cells: only when the
+                        # new value is wider than the column already is.
+                        column = self.columns[ColumnKey(f"c{i}")]
+                        wider = cell_len(str(b)) > column.content_width
+                        self.update_cell(key, f"c{i}", _cell(b), update_width=wider)
                         self.cell_updates += 1
             self._cells[key] = cells
         order = [key for key, _ in rows]

@@ -61,7 +61,7 @@ async def test_h_forces_a_hint_and_the_hints_screen_lists_it(harness):
         await wait_for(pilot, lambda: app.current_mode == "hints")
         table = app.screen.query_one("#hint-table", KeyedTable)
         await wait_for(pilot, lambda: table.row_count == 1)
-        assert table.get_row("1")[2] == "forced"
+        assert str(table.get_row("1")[2]) == "forced"
 
 
 async def test_r_asks_to_confirm_before_reinit(harness):
@@ -99,7 +99,7 @@ async def test_t_opens_the_task_picker_and_enter_switches_task(harness):
         await wait_for(pilot, lambda: any(ev.kind == "task_switched" for ev in app.events_seen))
         await wait_for(pilot, lambda: "▶" in str(table.get_row("basic_loop")[3]))
         # the earlier task keeps its best score in the table
-        assert table.get_row("add_two_numbers")[2] != "—"
+        assert str(table.get_row("add_two_numbers")[2]) != "—"
 
 
 async def test_s_saves_a_checkpoint_and_shows_the_event(harness):
