@@ -274,7 +274,8 @@ def initialise(
 
 # -- runtime monitoring ----------------------------------------------------------------------------
 
-EXPLODING_GRAD_NORM = 50.0  # pre-clip global norm; healthy runs peak near 8 (lr 2e-3 and 2e-2)
+EXPLODING_GRAD_NORM = 200.0  # pre-clip global norm; healthy runs peak at 12-37 (p99 9-23) ...
+EXPLODING_GRAD_BATCHES = 3  # ... for this many batches in a row (Adam's step does not grow with it)
 EXPLODING_UPDATE_RATIO = 0.1  # |dW| / |W| per batch; healthy 0.002-0.02, lr 10 gives 75
 DAMAGING_UPDATE_RATIO = 1.0  # one step moved the weights by more than their own size: restore
 VANISHING_GRAD_NORM = 1e-7  # pre-clip global norm below this ...
@@ -330,6 +331,7 @@ class HealthMonitor:
         self._since_remember = 0
         self._low_entropy = 0
         self._vanishing = 0
+        self._big_grads = 0
         self._last_fired: dict[str, int] = {}
         self._warnings: deque[tuple[int, str]] = deque(maxlen=MAX_WARNINGS)
         self.initial_entropy: float | None = None
@@ -347,7 +349,7 @@ class HealthMonitor:
         self._prev = _flat(policy)
         self._start = self._prev.clone()
         self.initial_entropy = None
-        self._low_entropy = self._vanishing = 0
+        self._low_entropy = self._vanishing = self._big_grads = 0
         self._since_event = self._since_remember = 0
         self._good = None
         if optimizer is not None and bool(torch.isfinite(self._prev).all()):
@@ -378,7 +380,7 @@ class HealthMonitor:
             for group in optimizer.param_groups:
                 group["lr"] = lr
         self._prev = _flat(policy)
-        self._low_entropy = self._vanishing = 0
+        self._low_entropy = self._vanishing = self._big_grads = 0
         self.restores += 1
         return True
 
@@ -434,6 +436,8 @@ class HealthMonitor:
         if self.initial_entropy is None and math.isfinite(entropy):
             self.initial_entropy = entropy
 
+        big = math.isfinite(total_grad_norm) and total_grad_norm > EXPLODING_GRAD_NORM
+        self._big_grads = self._big_grads + 1 if big else 0
         events: list[HealthEvent] = []
         at_floor = lr <= MIN_LR * 1.0001
         if not math.isfinite(loss) or not finite_w:
@@ -445,7 +449,7 @@ class HealthMonitor:
                 if action == "restore_checkpoint" else "reinitialised the weights",
                 action,
             ))  # fmt: skip
-        elif update_ratio > EXPLODING_UPDATE_RATIO or total_grad_norm > EXPLODING_GRAD_NORM:
+        elif update_ratio > EXPLODING_UPDATE_RATIO or self._big_grads >= EXPLODING_GRAD_BATCHES:
             msg = (
                 f"exploding: update/weight ratio {update_ratio:.3g}, "
                 f"grad norm {total_grad_norm:.3g} at lr {lr:.3g}"

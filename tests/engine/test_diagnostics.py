@@ -320,7 +320,11 @@ def test_monitor_exploding_update_and_grad_norm():
             q.mul_(5.0)
     events = mon.observe(model, 1.0, 1.0, 1e-2, {}, total_grad_norm=0.5)
     assert [(e.kind, e.action) for e in events] == [("exploding", "restore_checkpoint")]
-    events = mon.observe(model, 1.0, 1.0, 1e-2, {}, total_grad_norm=dg.EXPLODING_GRAD_NORM * 2)
+    # a huge pre-clip gradient norm counts only when it persists
+    big = dg.EXPLODING_GRAD_NORM * 2
+    for _ in range(dg.EXPLODING_GRAD_BATCHES - 1):
+        assert mon.observe(model, 1.0, 1.0, 1e-2, {}, total_grad_norm=big) == []
+    events = mon.observe(model, 1.0, 1.0, 1e-2, {}, total_grad_norm=big)
     assert [(e.kind, e.action) for e in events] == [("exploding", "lower_lr")]
     # at the learning-rate floor there is nothing left to lower: warn, then stay quiet a while
     events = mon.observe(model, 1.0, 1.0, dg.MIN_LR, {}, total_grad_norm=1e3)
