@@ -152,6 +152,18 @@ class AltlasApp(App[None]):
         self._persisted_theme = ""
         self._register_own_themes()
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications here carry engine text (programs, hints with `[`): no markup by default."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
     # -- start-up ---------------------------------------------------------------------------
     def _register_own_themes(self) -> None:
         themes, self._theme_errors = load_themes()

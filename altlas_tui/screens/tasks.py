@@ -214,6 +214,6 @@ class TasksScreen(SnapshotScreen):
         event.stop()
         name = str(event.row_key.value)
         if name == short_name(self.altlas.bridge.snapshot.task_name):
-            self.notify(f"already working on {name}")
+            self.app.notify(f"already working on {name}")
             return
         self.altlas.switch_task(name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.widgets import Static
 
 from altlas_tui.widgets.run_indicator import RunIndicator
@@ -45,4 +46,4 @@ class StatusBar(Horizontal):
         )
         if info != self._info:
             self._info = info
-            self.query_one("#sb-info", Static).update(info)
+            self.query_one("#sb-info", Static).update(Content(info))  # names are data, not markup

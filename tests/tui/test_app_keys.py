@@ -254,3 +254,22 @@ async def test_low_bandwidth_model_screen_has_no_plots(harness):
         assert not app.screen.query(PlotextPlot)
         assert app.screen.query("#spark-loss")
         assert app.animation_level == "none"
+
+
+async def test_engine_text_that_looks_like_markup_is_shown_as_text(harness):
+    from altlas_tui.messages import EngineEvent
+    from engine.events import Event
+
+    app = harness.app(task="[b]odd[/x]")
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        app.post_message(EngineEvent(Event("hint", "forced hint: print([x][/]", {})))
+        app.post_message(EngineEvent(Event("warning", "[/bad] markup", {})))
+        for key in "2451":
+            await pilot.press(key)
+        await pilot.pause(0.2)
+        info = str(app.screen.query_one("#sb-info").render())
+        assert "[b]odd[/x]" in info
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running, timeout=10)
+    assert app.return_code == 0
