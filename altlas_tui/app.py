@@ -120,7 +120,7 @@ class AltlasApp(App[None]):
         self.config = config or Config()
         ui = self.config.ui
         self.low_bandwidth = ui.low_bandwidth if low_bandwidth is None else low_bandwidth
-        if fps is None:
+        if not fps:
             # Low bandwidth without an explicit --fps: refresh text once a second (measured:
             # about 5 KB/s on the dashboard instead of about 13 KB/s at 4 Hz).
             fps = min(ui.fps, LOW_BANDWIDTH_FPS) if self.low_bandwidth else ui.fps
@@ -263,6 +263,8 @@ class AltlasApp(App[None]):
             self._show_error(event.message, str(event.data.get("traceback", "")))
         screen = self.live_screen()
         if isinstance(screen, SnapshotScreen):
+            if event.kind in ("task_switched", "reinit", "started"):
+                screen.set_pending("")  # the command it stood for has taken effect
             screen.engine_event(event)
             screen.poll()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widgets import Static
 
 _LABELS = {
@@ -13,6 +14,9 @@ _LABELS = {
     "stopped": "■ STOPPED",
     "error": "✖ ERROR",
 }
+
+
+PENDING_TIMEOUT = 3.0  # seconds a pending label may show without the engine confirming
 
 
 class RunIndicator(Static):
@@ -38,6 +42,10 @@ class RunIndicator(Static):
     status: reactive[str] = reactive("starting")
     pending: reactive[str] = reactive("")
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._clear_timer: Timer | None = None
+
     def render(self) -> str:
         if self.pending:
             return f"… {self.pending.upper()}"
@@ -50,3 +58,12 @@ class RunIndicator(Static):
 
     def watch_pending(self, pending: str) -> None:
         self.set_class(bool(pending), "-pending")
+        if self._clear_timer is not None:
+            self._clear_timer.stop()
+            self._clear_timer = None
+        if pending:  # commands that do not change the status (reinit, switch) clear on their own
+            self._clear_timer = self.set_timer(PENDING_TIMEOUT, self._clear_pending)
+
+    def _clear_pending(self) -> None:
+        self._clear_timer = None
+        self.pending = ""

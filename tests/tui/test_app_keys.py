@@ -80,6 +80,7 @@ async def test_r_asks_to_confirm_before_reinit(harness):
         await wait_for(pilot, lambda: harness.engine.state.reinits == 1)
         await wait_for(pilot, lambda: any(ev.kind == "reinit" for ev in app.events_seen))
         assert [c.kind for c in harness.engine.commands].count("reinit") == 1
+        await wait_for(pilot, lambda: indicator(app).pending == "")  # "reinitialising" is gone
 
 
 async def test_t_opens_the_task_picker_and_enter_switches_task(harness):
@@ -98,6 +99,7 @@ async def test_t_opens_the_task_picker_and_enter_switches_task(harness):
         assert harness.engine.task_name == "basic_loop"
         await wait_for(pilot, lambda: any(ev.kind == "task_switched" for ev in app.events_seen))
         await wait_for(pilot, lambda: "▶" in str(table.get_row("basic_loop")[3]))
+        await wait_for(pilot, lambda: indicator(app).pending == "")
         # the earlier task keeps its best score in the table
         assert str(table.get_row("add_two_numbers")[2]) != "—"
 
