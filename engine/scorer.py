@@ -789,7 +789,58 @@ class _Liveness:
         return st.live
 
 
-def _node_live(node: ast.AST, live: _Liveness, facts: _Facts) -> tuple[bool, str]:
+def _comprehension_owners(tree: ast.AST) -> dict[int, ast.AST]:
+    """comprehension -> the ListComp/SetComp/GeneratorExp/DictComp it belongs to."""
+    owners: dict[int, ast.AST] = {}
+    for n in ast.walk(tree):
+        if isinstance(n, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            for g in n.generators:
+                owners[id(g)] = n
+    return owners
+
+
+def _comprehension_uses(owner: ast.AST) -> list[ast.AST]:
+    """What a comprehension's loop variable must reach: its element (and filters)."""
+    parts: list[ast.AST] = []
+    if isinstance(owner, ast.DictComp):
+        parts += [owner.key, owner.value]
+    else:
+        parts.append(owner.elt)  # type: ignore[attr-defined]
+    for g in owner.generators:  # type: ignore[attr-defined]
+        parts.extend(g.ifs)
+    return parts
+
+
+def _uses_target(target: ast.AST, body: list) -> bool:
+    """A loop counts only if its variable is read in its body: `for x in ...: print(7)` is a
+    repetition device, not a loop over the data (found gamed as a truthiness guard)."""
+    names = {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    if not names:
+        return True
+    for part in body:
+        for n in ast.walk(part):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in names:
+                return True
+    return False
+
+
+def _carries_state(body: list) -> bool:
+    """The body updates a variable from its own value (`t += i`, `t = t * 2`): each iteration
+    builds on the last, so the loop does work even when its variable is unused."""
+    for part in body:
+        for n in ast.walk(part):
+            if isinstance(n, ast.AugAssign):
+                return True
+            if isinstance(n, ast.Assign):
+                targets = {t.id for t in n.targets if isinstance(t, ast.Name)}
+                if any(isinstance(v, ast.Name) and v.id in targets for v in ast.walk(n.value)):
+                    return True
+    return False
+
+
+def _node_live(
+    node: ast.AST, live: _Liveness, facts: _Facts, owners: dict[int, ast.AST] | None = None
+) -> tuple[bool, str]:
     """(counts, why not) for one candidate construct."""
     if isinstance(node, ast.stmt):
         cls = type(node)
@@ -827,12 +878,24 @@ def _node_live(node: ast.AST, live: _Liveness, facts: _Facts) -> tuple[bool, str
                 return False, "its condition is always false"
             if cls in (ast.For, ast.AsyncFor) and _empty_iterable(node.iter):  # type: ignore[attr-defined]
                 return False, "it loops over an empty iterable"
+            if (
+                cls in (ast.For, ast.AsyncFor)
+                and not _uses_target(node.target, node.body)  # type: ignore[attr-defined]
+                and not _carries_state(node.body)  # type: ignore[attr-defined]
+            ):
+                return (
+                    False,
+                    "its body never uses the loop variable nor carries a value across iterations",
+                )
         return True, ""
     if isinstance(node, ast.comprehension):
         if not live.node_live(node):
             return False, "it cannot affect the output"
         if _empty_iterable(node.iter):
             return False, "it loops over an empty iterable"
+        owner = (owners or {}).get(id(node))
+        if owner is not None and not _uses_target(node.target, _comprehension_uses(owner)):
+            return False, "its element never uses the loop variable"
         return True, ""
     if isinstance(node, ast.expr):
         if not live.node_live(node):
@@ -1125,6 +1188,7 @@ class TaskScorer:
                 met=tuple(False for _ in self.constraints),
             )
         facts = _Facts(tree, self.constraints, self._dispatch, self._numbers, self._strings)
+        owners = _comprehension_owners(tree) if ast.comprehension in facts.kinds else None
         live = _Liveness(facts)
         met: list[bool] = []
         reasons: list[str] = []
@@ -1137,7 +1201,7 @@ class TaskScorer:
             why = ""
             ok = False
             for n in nodes:
-                ok, why = _node_live(n, live, facts)
+                ok, why = _node_live(n, live, facts, owners)
                 if ok:
                     break
             met.append(ok)
@@ -1346,6 +1410,7 @@ class TaskScorer:
         plan = []
         tree = ast.parse(code)
         facts = _Facts(tree, self.constraints, self._dispatch, self._numbers, self._strings)
+        owners = _comprehension_owners(tree) if ast.comprehension in facts.kinds else None
         live = _Liveness(facts)
         parents = _Parents(tree)
         for i, (c, nodes) in enumerate(zip(self.constraints, facts.candidates, strict=True)):
