@@ -1423,7 +1423,7 @@ class TaskScorer:
                         for k, src in enumerate(_substitute(tree, [node], values)):  # type: ignore[list-item]
                             plan.append((code, i, k, False, -1, False, src))
                 continue
-            counted = [n for n in nodes if _node_live(n, live, facts)[0]][:_MAX_OCCURRENCES]
+            counted = [n for n in nodes if _node_live(n, live, facts, owners)[0]][:_MAX_OCCURRENCES]
             for occ, n in enumerate(counted):
                 for src, must in _structural_variants(tree, parents, n, c):
                     plan.append((code, i, -1, True, occ, must, src))
