@@ -18,6 +18,10 @@ BATCH = 45
 def frozen_app(harness, low_bandwidth: bool = False):
     config = Config()
     config.ui.low_bandwidth = low_bandwidth
+    # pin what the fake shows from the config, so tuning the defaults does not move pictures
+    config.train.lr, config.train.init_method, config.train.algo = 2e-3, "orthogonal", "default"
+    config.train.seed = 0
+    config.ui.theme, config.ui.fps, config.ui.keys = "altlas-dark", 4, {}
     return harness.app(config, start_batch=BATCH, frozen=True)
 
 
@@ -41,7 +45,14 @@ def settle(app, key: str, mode: str, setup=None):
     ("key", "mode"),
     [("", "dashboard"), ("2", "tokens"), ("3", "model"), ("5", "tasks"), ("6", "log")],
 )
-def test_screen_looks(snap_compare, harness, key, mode):
+def test_screen_looks(snap_compare, harness, key, mode, monkeypatch):
+    # The Tasks picture must not change when the shipped task set does: use the fake's tasks.
+    from altlas_tui.fake_engine import FAKE_TASKS
+    from altlas_tui.screens import tasks
+
+    rows = [tasks.TaskRow(name, desc, "beginner", out) for name, (desc, out) in FAKE_TASKS.items()]
+    monkeypatch.setattr(tasks, "available_tasks", lambda task_file=None: rows)
+    monkeypatch.setattr(tasks, "history_best", lambda: {"basic_loop": (0.5, False)})
     app = frozen_app(harness)
     assert snap_compare(app, terminal_size=SIZE, run_before=settle(app, key, mode))
 
