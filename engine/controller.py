@@ -75,6 +75,7 @@ class Engine:
         self._paused_time = 0.0
         self._attempts_at_start = 0
         self.error: str | None = None
+        self._sandbox_level = ""
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -84,6 +85,7 @@ class Engine:
         """Train until stopped, solved (when `stop_on_solve`), or out of budget. Saves state on exit."""
         with Sandbox(self.config.sandbox) as sandbox:
             self._sandbox = sandbox
+            self._sandbox_level = _level(sandbox)  # fixed for the sandbox's life
             self._start_task(self.task)
             outcome = "stopped"
             try:
@@ -372,7 +374,7 @@ class Engine:
             hint_backoff_level=hm.backoff_level if hm else 0, stuck_checks=hm.stuck_checks if hm else 0,
             active_hint=hm.active_text() if hm else "",
             hints=tuple(HintRecord(**r) for r in (hm.records[-20:] if hm else [])),
-            sandbox_level=_level(self._sandbox),
+            sandbox_level=self._sandbox_level,
             last_checkpoint=getattr(self, "_checkpoint_at", None), events=tuple(self._events),
         )  # fmt: skip
 
