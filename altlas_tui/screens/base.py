@@ -59,6 +59,8 @@ class SnapshotScreen(Screen):
 
     def poll(self, force: bool = False) -> None:
         """Apply the engine's latest snapshot if it is new (or `force`)."""
+        if not self.is_attached:  # a late timer after the app began to close
+            return
         snap = self.altlas.bridge.snapshot
         if snap is self._last and not force:
             return
