@@ -354,3 +354,27 @@ class FakeEngine:
             last_checkpoint=None,
             events=(),
         )
+
+
+def demo(argv: list[str] | None = None) -> int:
+    """`python -m altlas_tui.fake_engine [TASK]`: the TUI over the fake engine (no torch needed)."""
+    import sys
+    from functools import partial
+
+    from altlas_tui.app import run_app
+
+    args = sys.argv[1:] if argv is None else argv
+    code, summary = run_app(
+        Config(),
+        args[0] if args else "add_two_numbers",
+        engine_factory=partial(FakeEngine, step_delay=0.1),
+    )
+    if summary is not None:
+        from engine.summary import render_text
+
+        print(render_text(summary))
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(demo())
