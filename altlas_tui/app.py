@@ -29,6 +29,7 @@ from altlas_tui.screens.help import HelpScreen
 from altlas_tui.screens.hints import HintsScreen
 from altlas_tui.screens.log import LogScreen
 from altlas_tui.screens.model import ModelScreen
+from altlas_tui.screens.sweep import SweepScreen
 from altlas_tui.screens.tasks import TasksScreen, short_name
 from altlas_tui.screens.tokens import TokensScreen
 from altlas_tui.themes import load_themes, persist_theme
@@ -51,7 +52,9 @@ SCREENS = (  # key, mode, title, footer label
     ("4", "hints", "Hints", "Hints"),
     ("5", "tasks", "Tasks", "Tasks"),
     ("6", "log", "Log", "Log"),
+    ("7", "sweeps", "Sweeps", "Sweeps"),
 )
+FOOTER_SCREENS = 6  # the footer has room for keys 1-6; 7 is in the help and the palette
 
 
 def engine_traceback(error: BaseException | None) -> str:
@@ -67,7 +70,8 @@ def engine_traceback(error: BaseException | None) -> str:
 
 
 class AltlasApp(App[None]):
-    """Six live screens over one engine worker, with keys for every command."""
+    """Six live screens over one engine worker (and the sweeps from the run store), with keys
+    for every command."""
 
     CSS_PATH = "app.tcss"
     TITLE = "AltLAS"
@@ -78,6 +82,7 @@ class AltlasApp(App[None]):
         "hints": HintsScreen,
         "tasks": TasksScreen,
         "log": LogScreen,
+        "sweeps": SweepScreen,
     }
     DEFAULT_MODE = "dashboard"
     BINDINGS = [
@@ -89,7 +94,14 @@ class AltlasApp(App[None]):
         Binding("t", "tasks", "Tasks", id="tasks", show=False, tooltip="Task picker"),
         Binding("s", "save", "Save", id="save", tooltip="Save a checkpoint now"),
         *(
-            Binding(key, f"show_screen('{mode}')", label, id=f"screen_{mode}", tooltip=title)
+            Binding(
+                key,
+                f"show_screen('{mode}')",
+                label,
+                id=f"screen_{mode}",
+                tooltip=title,
+                show=int(key) <= FOOTER_SCREENS,
+            )
             for key, mode, title, label in SCREENS
         ),
         Binding("question_mark", "help", "Help", id="help", tooltip="This help"),
@@ -206,7 +218,8 @@ class AltlasApp(App[None]):
 
     def _bindings_with_ids(self) -> list[Binding]:
         out = [b for b in self.BINDINGS if isinstance(b, Binding) and b.id]
-        out += [b for b in LogScreen.BINDINGS if isinstance(b, Binding) and b.id]
+        for screen in (LogScreen, SweepScreen):
+            out += [b for b in screen.BINDINGS if isinstance(b, Binding) and b.id]
         return out
 
     def _install_log_handler(self) -> None:
@@ -376,6 +389,8 @@ class AltlasApp(App[None]):
             description = binding.tooltip or binding.description or binding.id or ""
             if binding.id == "log_level":
                 description = "Log screen: cycle the minimum level"
+            elif binding.id and binding.id.startswith("sweep_"):
+                description = f"Sweeps screen: {description.lower()}"
             elif binding.id and binding.id.startswith("screen_"):
                 description = f"Screen: {description}"
             rows.append((shown, description))

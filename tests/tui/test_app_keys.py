@@ -126,6 +126,9 @@ async def test_number_keys_switch_screens(harness):
             await wait_for(pilot, lambda m=mode: app.current_mode == m)
             assert isinstance(app.screen, SnapshotScreen)
             await wait_for(pilot, lambda: app.screen.applied > 0)
+        await pilot.press("7")
+        await wait_for(pilot, lambda: app.current_mode == "sweeps")
+        await wait_for(pilot, lambda: app.screen.refreshes > 0)  # read the (empty) run store
 
 
 async def test_question_mark_shows_help_with_current_keys(harness):
