@@ -61,7 +61,10 @@ def test_kill_9_twenty_times():
     for _ in range(20):
         proc = _start()
         reader = _Reader(proc)
-        time.sleep(rng.uniform(2.0, 4.0))
+        deadline = time.monotonic() + 90
+        while not reader.seen and time.monotonic() < deadline:  # training has started
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 2.0))  # then a random moment: mid-batch, mid-save, ...
         killed_at = time.monotonic()
         proc.kill()
         proc.wait(30)
