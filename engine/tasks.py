@@ -57,7 +57,7 @@ from typing import Any, NamedTuple
 
 from engine.errors import InputError
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("altlas.tasks")
 
 SUPPORTED_LANGUAGES = ("python",)
 DEFAULT_MAX_TOKENS = 40
