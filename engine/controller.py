@@ -145,6 +145,7 @@ class Engine:
             prefix, rows = self.hints.active_prefix(tr.config.train.batch_size)
             stats = tr.step(hint=prefix, hint_rows=rows)
             self.hints.observe(stats, tr)
+            self._drain_hints()
             for note in tr.events:  # exploration boosts (engine/fingerprint.py)
                 self._emit("boost", note)
             tr.events.clear()
@@ -164,6 +165,23 @@ class Engine:
             if time.monotonic() - self._last_save >= self.config.store.save_interval:
                 self._save("periodic")
 
+    def _drain_hints(self) -> None:
+        hm = self.hints
+        if hm is None:
+            return
+        for rec in hm.given:
+            if not rec["forced"]:  # forced hints are announced when the command is applied
+                self._emit(
+                    "hint", f"hint after being stuck: {rec['text']}", text=rec["text"], forced=False
+                )
+        hm.given.clear()
+        if self.store is not None and self._run_id is not None:
+            for rec in hm.measured:
+                self.store.runs.log_hint(
+                    self._run_id, rec["attempt"], rec["text"], rec["forced"], dict(rec)
+                )
+        hm.measured.clear()
+
     def _apply(self, kind: str, arg: str | None) -> None:
         if kind == "pause":
             self._paused = True
@@ -173,6 +191,7 @@ class Engine:
             self._paused = not self._paused
         elif kind == "hint" and self.trainer and self.hints:
             text = self.hints.force(self.trainer)
+            self.hints.given.clear()
             self._emit("hint", f"forced hint: {text}", text=text, forced=True)
         elif kind == "reinit" and self.trainer:
             self.trainer.reinitialise()

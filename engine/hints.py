@@ -9,15 +9,64 @@ soon after.
 
 from __future__ import annotations
 
+import ast
 import random
 from collections import deque
 from typing import Any
 
 from engine.config import HintConfig
 from engine.tasks import Task
-from engine.tokenizer import Tokenizer
+from engine.tokenizer import BUILTINS, FUNCTIONS, VARIABLES, Tokenizer
 
 EFFECT_WINDOW = 20  # batches averaged before and after a hint
+
+
+class _Rename(ast.NodeTransformer):
+    """Pattern names -> the names the policy can write (x, y, ... and f), builtins kept."""
+
+    def __init__(self, bound: set[str]) -> None:
+        self.vars: dict[str, str] = {}
+        self.funcs: dict[str, str] = {}
+        self.bound = bound  # names the pattern assigns (a variable called `sum` is a variable)
+
+    def _var(self, name: str) -> str:
+        if name in BUILTINS and name not in self.bound:
+            return name
+        if name in self.funcs:
+            return self.funcs[name]
+        if name not in self.vars:
+            self.vars[name] = VARIABLES[len(self.vars) % len(VARIABLES)]
+        return self.vars[name]
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        self.funcs.setdefault(node.name, FUNCTIONS[len(self.funcs) % len(FUNCTIONS)])
+        node.name = self.funcs[node.name]
+        self.generic_visit(node)
+        return node
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        node.id = self._var(node.id)
+        return node
+
+    def visit_arg(self, node: ast.arg) -> ast.AST:
+        node.arg = self._var(node.arg)
+        return node
+
+
+def _canonical_names(src: str) -> str:
+    """A valid pattern written with the policy's own names (numbers -> x, average -> f)."""
+    try:
+        tree = ast.parse(src)
+    except SyntaxError:
+        return src
+    bound = {
+        n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
+    renamer = _Rename(bound | {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)})
+    for node in ast.walk(tree):  # functions first, so calls map to f, not to a variable
+        if isinstance(node, ast.FunctionDef):
+            renamer.funcs.setdefault(node.name, FUNCTIONS[len(renamer.funcs) % len(FUNCTIONS)])
+    return ast.unparse(renamer.visit(tree))
 
 
 class HintManager:
@@ -34,18 +83,25 @@ class HintManager:
         self.records: list[dict[str, Any]] = []
         self._window_start_attempts = 0
         self._window_start_best = 0.0
+        self._started = False
         self._active: list[int] | None = None
         self._active_text = ""
         self._active_left = 0
         self._recent_means: deque[float] = deque(maxlen=EFFECT_WINDOW)
         self._recent_best: deque[float] = deque(maxlen=EFFECT_WINDOW)
         self._pending: list[tuple[dict[str, Any], int, list[float], list[float]]] = []
-        self._patterns = [tok.encode(p) for p in task.valid_patterns]
+        self.given: list[dict[str, Any]] = []  # new hints, drained by the engine (events)
+        self.measured: list[dict[str, Any]] = []  # hints whose effect is known (run history)
+        self._patterns = [tok.encode(_canonical_names(p)) for p in task.valid_patterns]
         self._patterns = [p for p in self._patterns if tok.unk not in p]
 
     # -- called by the engine once per batch ------------------------------------------------------
 
     def observe(self, stats, trainer) -> None:
+        if not self._started:  # windows start from where this run (or resume) begins
+            self._started = True
+            self._window_start_attempts = trainer.attempts - stats.size
+            self._window_start_best = trainer.best_score
         self._recent_means.append(stats.score_mean)
         self._recent_best.append(stats.score_max)
         for rec, _end, means, bests in self._pending:
@@ -61,6 +117,7 @@ class HintManager:
                 rec["best_after"] = round(max(bests, default=0.0), 4)
                 if rec["solved_after"] is None:
                     rec["solved_after"] = trainer.solution is not None
+                self.measured.append(rec)
             else:
                 still.append(item)
         self._pending = still
@@ -98,6 +155,13 @@ class HintManager:
         self.forced += 1
         return self._give(trainer, forced=True)
 
+    def impact(self) -> float | None:
+        """Mean change of the batch mean score after a hint (measured hints only)."""
+        done = [r for r in self.records if r.get("mean_after") is not None]
+        if not done:
+            return None
+        return sum(r["mean_after"] - r["mean_before"] for r in done) / len(done)
+
     def active_prefix(self, batch_size: int) -> tuple[list[int] | None, int]:
         if not self._active:
             return None, 0
@@ -128,6 +192,7 @@ class HintManager:
             "mean_after": None, "best_after": None, "solved_after": None,
         }  # fmt: skip
         self.records.append(rec)
+        self.given.append(rec)
         self._pending.append((rec, trainer.attempts + self.config.hint_duration, [], []))
         return self._active_text
 
