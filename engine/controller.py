@@ -16,7 +16,7 @@ import numpy as np
 
 from engine.config import Config
 from engine.control import Control
-from engine.diagnostics import weight_histogram, weight_stats
+from engine.diagnostics import token_report, weight_histogram, weight_stats
 from engine.events import Event
 from engine.hints import HintManager
 from engine.sandbox import Sandbox
@@ -348,6 +348,7 @@ class Engine:
         token_counts = tuple((tokens[i], int(counts[i])) for i in order[:40] if counts[i] > 0)
         gen_ids = tr.grammar.generative_ids()
         unused = tuple(tokens[i] for i in gen_ids if counts[i] == 0)[:40]
+        usage = token_report(tokens, counts, tr.pair_counts, gen_ids, tr.allowed_counts)
         top_pairs = np.argsort(-tr.pair_counts)[:15]
         V = len(tokens)
         pairs = tuple(
@@ -388,6 +389,8 @@ class Engine:
             layer_stats=self._layer_stats, weight_histogram=self._histogram,
             health_warnings=tr.health.warnings,
             vocab_size=V, token_counts=token_counts, token_pairs=pairs, unused_tokens=unused,
+            overused_tokens=tuple(t for t, *_ in usage["over_used"][:20]),
+            underused_tokens=tuple(t for t, *_ in usage["under_used"][:20]),
             hints_requested=hm.requested if hm else 0, hints_provided=hm.provided if hm else 0,
             hints_forced=hm.forced if hm else 0, hints_declined=hm.declined if hm else 0,
             hint_backoff_level=hm.backoff_level if hm else 0, stuck_checks=hm.stuck_checks if hm else 0,

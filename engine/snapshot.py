@@ -100,6 +100,9 @@ class Snapshot:
     token_counts: tuple[tuple[str, int], ...] = ()  # sorted, most used first
     token_pairs: tuple[tuple[str, str, int], ...] = ()
     unused_tokens: tuple[str, ...] = ()
+    # judged against the grammar-allowed positions (uniform choice among allowed tokens)
+    overused_tokens: tuple[str, ...] = ()
+    underused_tokens: tuple[str, ...] = ()
     # hints and exploration
     hints_requested: int = 0
     hints_provided: int = 0

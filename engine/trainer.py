@@ -18,7 +18,13 @@ import numpy as np
 import torch
 
 from engine.config import Config
-from engine.diagnostics import HealthMonitor, apply_health_actions, grad_norms, initialise
+from engine.diagnostics import (
+    HealthMonitor,
+    apply_health_actions,
+    grad_norms,
+    initialise,
+    uniform_expectation,
+)
 from engine.fingerprint import ExplorationBoost, ShapeMemory, shape_fingerprint, text_fingerprint
 from engine.grammar import Grammar
 from engine.policy import Batch, Policy, sample_batch, sequence_logprobs
@@ -122,6 +128,7 @@ class Trainer:
         self.errors_by_type: dict[str, int] = {}
         self.token_counts = np.zeros(len(self.tok), dtype=np.int64)
         self.pair_counts = np.zeros(len(self.tok) * len(self.tok), dtype=np.int64)
+        self.allowed_counts = np.zeros(len(self.tok), dtype=np.float64)
         self.best_score = 0.0
         self.best_code = ""
         self.solution: str | None = None
@@ -316,6 +323,9 @@ class Trainer:
         pairs = toks[:, :-1] * V + toks[:, 1:]
         both = live[:, :-1] & live[:, 1:]
         self.pair_counts += np.bincount(pairs[both], minlength=V * V)
+        # what uniform choice among the allowed tokens would have written (over/under-use)
+        steps = np.arange(toks.shape[1])[None, :] < batch.lengths[:, None]
+        self.allowed_counts += uniform_expectation(batch.masks, steps)
         return solved_now
 
     def _update(

@@ -19,7 +19,15 @@ TABLE_INTERVAL = 1.0  # seconds between frequency-table refreshes
 
 
 def usage_extremes(snap: Snapshot, n: int = 8) -> tuple[list[str], list[str]]:
-    """Tokens used far more (>3x) and far less (<1/3x) than a uniform share of the vocabulary."""
+    """Tokens used far more and far less than expected.
+
+    The engine judges them against the grammar-allowed positions (what uniform choice among the
+    allowed tokens would write); without that (older snapshots, the fake engine), against a
+    uniform share of the vocabulary (>3x / <1/3x).
+    """
+    if snap.overused_tokens or snap.underused_tokens:
+        under = list(dict.fromkeys([*snap.unused_tokens, *snap.underused_tokens]))[:n]
+        return list(snap.overused_tokens[:n]), under
     total = sum(c for _, c in snap.token_counts)
     vocab = snap.vocab_size or len(snap.token_counts) or 1
     if not total:
@@ -89,6 +97,9 @@ class TokensScreen(SnapshotScreen):
             [(f"{a} → {b}", (f"{count:,}",)) for a, b, count in snap.token_pairs[:TOP_N]]
         )
         over, under = usage_extremes(snap)
+        by_grammar = bool(snap.overused_tokens or snap.underused_tokens)
+        basis_over = ">4× allowed positions" if by_grammar else ">3× uniform"
+        basis_under = "<¼ allowed positions" if by_grammar else "<⅓ uniform"
         usage = Content.assemble(
             ("vocabulary ", "$text-muted"),
             (f"{snap.vocab_size}", "bold"),
@@ -97,10 +108,10 @@ class TokensScreen(SnapshotScreen):
             ("   never used ", "$text-muted"),
             (f"{len(snap.unused_tokens)}", "bold"),
             "\n\n",
-            ("over-used (>3× uniform)\n", "$text-warning"),
+            (f"over-used ({basis_over})\n", "$text-warning"),
             "  " + ("  ".join(over) or "—"),
             "\n\n",
-            ("under-used (<⅓ uniform)\n", "$text-accent"),
+            (f"under-used ({basis_under})\n", "$text-accent"),
             "  " + ("  ".join(under) or "—"),
         )
         self.query_one("#token-usage", Static).update(usage)
