@@ -58,6 +58,8 @@ class HintsScreen(SnapshotScreen):
             )  # fmt: skip
 
     def apply_snapshot(self, snap: Snapshot) -> None:
+        measured = [h.mean_after - h.mean_before for h in snap.hints if h.mean_after is not None]
+        impact = f"{sum(measured) / len(measured):+.3f}" if measured else "—"
         self.query_one("#hint-counters", KeyValues).show(
             [
                 ("stuck checks", str(snap.stuck_checks)),
@@ -66,6 +68,7 @@ class HintsScreen(SnapshotScreen):
                 ("forced (h key)", str(snap.hints_forced)),
                 ("declined", str(snap.hints_declined)),
                 ("backoff level", str(snap.hint_backoff_level)),
+                ("impact (mean Δ)", impact),
                 ("exploration boost", f"{snap.exploration_boost:.2f}"),
                 ("attempts", f"{snap.attempts:,}"),
                 ("best score", f"{snap.best_score:.3f}"),
