@@ -706,38 +706,21 @@ def task_problems(task: Task) -> list[tuple[str, str]]:
     def none_has(pred: Any) -> bool:
         return not any(any(pred(n) for n in nodes) for nodes in all_nodes)
 
-    for i, op in enumerate(task.required_operators):
-        if none_has(lambda n, op=op: operator_matches(op, n)):
-            problems.append(
-                (
-                    f"constraints.required_operators[{i}]",
-                    f"{op!r} appears in none of the valid patterns",
+    checks = (
+        ("required_operators", task.required_operators, operator_matches),
+        ("required_numbers", task.required_numbers, number_matches),
+        ("required_strings", task.required_strings, string_matches),
+        ("required_keywords", task.required_keywords, keyword_matches),
+    )
+    for key, values, matches in checks:
+        for i, value in enumerate(values):
+            if none_has(lambda n, v=value, m=matches: m(v, n)):
+                problems.append(
+                    (
+                        f"constraints.{key}[{i}]",
+                        f"{value!r} appears in none of the valid patterns",
+                    )
                 )
-            )
-    for i, num in enumerate(task.required_numbers):
-        if none_has(lambda n, num=num: number_matches(num, n)):
-            problems.append(
-                (
-                    f"constraints.required_numbers[{i}]",
-                    f"{num!r} appears in none of the valid patterns",
-                )
-            )
-    for i, s in enumerate(task.required_strings):
-        if none_has(lambda n, s=s: string_matches(s, n)):
-            problems.append(
-                (
-                    f"constraints.required_strings[{i}]",
-                    f"{s!r} appears in none of the valid patterns",
-                )
-            )
-    for i, kw in enumerate(task.required_keywords):
-        if none_has(lambda n, kw=kw: keyword_matches(kw, n)):
-            problems.append(
-                (
-                    f"constraints.required_keywords[{i}]",
-                    f"{kw!r} appears in none of the valid patterns",
-                )
-            )
     expected = normalise_output(task.expected_output, task)
     runs = run_trusted([src for src, _, _ in parsed])
     clean: list[tuple[str, str]] = []
