@@ -347,8 +347,8 @@ class Engine:
         order = np.argsort(-counts)
         token_counts = tuple((tokens[i], int(counts[i])) for i in order[:40] if counts[i] > 0)
         gen_ids = tr.grammar.generative_ids()
-        unused = tuple(tokens[i] for i in gen_ids if counts[i] == 0)[:40]
         usage = token_report(tokens, counts, tr.pair_counts, gen_ids, tr.allowed_counts)
+        unused = tuple(usage["unused"][:40])
         top_pairs = np.argsort(-tr.pair_counts)[:15]
         V = len(tokens)
         pairs = tuple(

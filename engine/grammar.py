@@ -64,7 +64,6 @@ class Grammar:
         strings = [t for t in task_literals if t.startswith(("'", '"'))]
         self.var_ids = ids(VARIABLES[:max_names])
         self.func_ids = ids(FUNCTIONS[:max_functions])
-        self.func_bits = sum(1 << i for i in self.func_ids)
         classes: dict[str, frozenset[int]] = {
             "NUMBER": ids(list(DIGITS) + numbers),
             "STRING": ids(strings),
@@ -89,6 +88,7 @@ class Grammar:
             classes[repr(lit)] = ids([lit])
         self._build_rules(classes)
         self._compile(classes)
+        self._generative: list[int] | None = None
         self._init_tables()
 
     # -- grammar ----------------------------------------------------------------------------------
@@ -253,7 +253,6 @@ class Grammar:
         self._trans = np.full((1024, self.vocab_size), -1, dtype=np.int32)  # known transitions
         self._rows = np.full((1024, self.vocab_size), BLOCKED, dtype=np.int16)
         self._tokclass: list[np.ndarray] = []
-        start = (self.sym["EOS"], self.sym["program"])
         # the program symbol expands to block EOS; keep EOS terminal at the bottom
         start = (self.sym["program"],)
         self.start = self._intern(_StateKey(start, 0, 0, -1, -1, False))
@@ -440,10 +439,6 @@ class Grammar:
         self._trans[sid, tok_id] = nxt
         return nxt
 
-    def costs(self, sids: np.ndarray) -> np.ndarray:
-        """(B, V) int16 cost rows of states `sids`."""
-        return self._rows[sids]
-
     def mask(self, sids: np.ndarray, remaining: np.ndarray) -> np.ndarray:
         """(B, V) bool: tokens allowed in each state with `remaining` tokens of budget (EOS included)."""
         return self._rows[sids] <= remaining[:, None]
@@ -463,11 +458,13 @@ class Grammar:
         return len(self._keys)
 
     def generative_ids(self) -> list[int]:
-        """Token ids the grammar can ever produce (for token analytics)."""
-        out: set[int] = {self.tok.eos}
-        for term in range(self.n_term):
-            out.update(self.term_ids[term].tolist())
-        return sorted(out)
+        """Token ids the grammar can ever produce (for token analytics); fixed per grammar."""
+        if self._generative is None:
+            out: set[int] = {self.tok.eos}
+            for term in range(self.n_term):
+                out.update(self.term_ids[term].tolist())
+            self._generative = sorted(out)
+        return self._generative
 
     def trace(self, ids: list[int], budget: int) -> tuple[list[int], bool]:
         """Replay `ids` (ending with EOS or not); return the state ids visited and whether all were allowed."""

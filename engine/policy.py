@@ -105,7 +105,6 @@ def sample_batch(
     temperature: float = 1.0,
     prefix: list[int] | None = None,
     prefix_rows: int = 0,
-    logit_bias: torch.Tensor | None = None,
 ) -> Batch:
     """Sample `batch_size` programs under the grammar's masks.
 
@@ -146,8 +145,6 @@ def sample_batch(
                 cs[k] = torch.sigmoid(f) * cs[k] + torch.sigmoid(i) * torch.tanh(g)
                 hs[k] = torch.sigmoid(o) * torch.tanh(cs[k])
             logits = torch.addmm(head_b, hs[-1], head_w)
-            if logit_bias is not None:
-                logits = logits + logit_bias
             if temperature != 1.0:
                 logits = logits / temperature
             logits = logits.masked_fill(~mask, float("-inf"))
@@ -201,7 +198,6 @@ def sequence_logprobs(
     valid: torch.Tensor,
     sos: int,
     temperature: float = 1.0,
-    logit_bias: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-sequence log-probability and per-step entropy under the stored masks.
 
@@ -211,8 +207,6 @@ def sequence_logprobs(
     N = tokens.shape[0]
     inputs = torch.cat([torch.full((N, 1), sos, dtype=torch.long), tokens[:, :-1]], dim=1)
     logits = policy(inputs)
-    if logit_bias is not None:
-        logits = logits + logit_bias
     if temperature != 1.0:
         logits = logits / temperature
     logits = logits.masked_fill(~masks, -1e9)  # finite: keeps gradients free of NaN

@@ -137,6 +137,7 @@ class Trainer:
         self.timing = np.zeros(3)  # seconds spent sampling, executing+scoring, learning
         self._executor: ThreadPoolExecutor | None = None
         self._pending: tuple[Batch, np.ndarray] | None = None  # scored, not yet learned from
+        self._pq_cache: dict[str, np.ndarray | None] = {}  # grammar masks of queued programs
         ec = config.explore
         self.shapes = ShapeMemory(
             ec.shape_penalty, ec.shape_penalty_max, ec.shape_free_repeats, ec.memory_size
@@ -392,9 +393,7 @@ class Trainer:
 
     def _pq_tensors(self, items, T: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Tokens, masks and valid steps of the queued programs, replayed through the grammar."""
-        cache = getattr(self, "_pq_cache", None)
-        if cache is None:
-            cache = self._pq_cache = {}
+        cache = self._pq_cache
         V = self.grammar.vocab_size
         n = len(items)
         tok = np.full((n, T), self.tok.pad, dtype=np.int64)
