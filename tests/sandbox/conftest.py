@@ -11,8 +11,8 @@ import pytest
 from engine.sandbox import Sandbox
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"
-HOSTILE = SHARED / "hostile" / "hostile_snippets.json"
+# A copy of the shared corpus (../shared/hostile/): the tests never depend on /work/shared.
+HOSTILE = REPO / "tests" / "data" / "hostile" / "hostile_snippets.json"
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +86,6 @@ def program_processes(box: Sandbox) -> set[int]:
 def _is_zygote(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return b"_sandbox_worker.py\0zygote" in f.read()
+            return b"entry.py\0zygote" in f.read()
     except OSError:
         return False

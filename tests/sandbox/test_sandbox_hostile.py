@@ -22,12 +22,6 @@ from conftest import HOSTILE, program_processes
 
 from engine.sandbox import Sandbox
 
-if not HOSTILE.exists():
-    pytest.skip(
-        f"hostile corpus not found at {HOSTILE} (shared/ beside the checkout)",
-        allow_module_level=True,
-    )
-
 SNIPPETS = json.loads(HOSTILE.read_text(encoding="utf-8"))
 BY_ID = {s["id"]: s for s in SNIPPETS}
 PROBE = BY_ID["z_probe_state"]["code"] if "z_probe_state" in BY_ID else None

@@ -1,0 +1,88 @@
+"""The fast worker's integrity check: state a program must leave exactly as it found it.
+
+Checked after every program: the fast and real builtins dicts, the `__dict__` of every mutable
+type reachable from the fast builtins (found by walking, not listed: ExceptionGroup on 3.11, and
+whatever a later CPython adds), sys.modules, the environment, trace/profile hooks, the thread
+count, stdout/stderr and signal handlers. Anything changed: the program is `killed`
+(SandboxViolation) and the worker is replaced.
+"""
+
+import builtins
+import os
+import signal
+import sys
+
+IMMUTABLE_TYPE = 1 << 8  # Py_TPFLAGS_IMMUTABLETYPE
+
+
+def mutable_types(roots):
+    """Every type reachable from `roots` (via mro, metaclass and class attributes) whose
+    `__dict__` can be changed. General on purpose: a new CPython's new heap types are found."""
+    seen = set()
+    found = []
+    stack = list(roots)
+    while stack:
+        v = stack.pop()
+        t = v if isinstance(v, type) else type(v)
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        stack.extend(t.__mro__)
+        stack.append(type(t))
+        stack.extend(t.__dict__.values())
+        if not t.__flags__ & IMMUTABLE_TYPE:
+            found.append(t)
+    return found
+
+
+class Integrity:
+    """What a fast worker checks after each program: the state programs must not change."""
+
+    def __init__(self, fast_builtins, out, alarm_handler):
+        import _thread
+
+        self.fb, self.fb_snapshot = fast_builtins, dict(fast_builtins)
+        self.real_b = builtins.__dict__
+        self.real_b_snapshot = dict(self.real_b)
+        self.types = [(t, dict(t.__dict__)) for t in mutable_types(fast_builtins.values())]
+        self.modules = sys.modules
+        self.modules_snapshot = dict(sys.modules)
+        self.env = os.environ._data
+        self.env_snapshot = dict(self.env)
+        self.out = out
+        self.err = sys.stderr
+        self.alarm_handler = alarm_handler
+        self.signals = {
+            s: signal.getsignal(s) for s in signal.valid_signals() if s < signal.SIGRTMIN
+        }
+        self.thread_count = _thread._count
+        self.threads = _thread._count()
+
+    def check(self, full, _getsignal=signal.getsignal, _sys=sys, _len=len):
+        """'' when clean, else what changed. `full`: also every signal handler (slower)."""
+        if self.fb != self.fb_snapshot or self.real_b != self.real_b_snapshot:
+            return "builtins"
+        for t, snap in self.types:
+            d = t.__dict__
+            if _len(d) != _len(snap):
+                return "type " + t.__name__
+            for k, v in snap.items():
+                if d.get(k) is not v:
+                    return "type " + t.__name__
+        if self.modules != self.modules_snapshot:  # same names bound to the same modules
+            return "sys.modules"
+        if _sys.gettrace() is not None or _sys.getprofile() is not None:
+            return "trace hook"
+        if self.thread_count() != self.threads:
+            return "threads"
+        if self.env != self.env_snapshot:
+            return "environment"
+        if _sys.stdout is not self.out or _sys.stderr is not self.err:
+            return "stdout"
+        if _getsignal(signal.SIGALRM) is not self.alarm_handler:
+            return "signal handlers"
+        if full:
+            for s, h in self.signals.items():
+                if _getsignal(s) is not h:
+                    return "signal handlers"
+        return ""
