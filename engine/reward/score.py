@@ -80,6 +80,7 @@ class ScoreResult:
     stdout: str
     status: str
     cases: list[CaseResult] = field(default_factory=list)
+    error: str = ""  # the first failing case's error ("TypeError: ..."), not in the JSON
 
     @property
     def case_counts(self) -> tuple[int, int, int, int]:
@@ -259,7 +260,7 @@ class TaskScorer:
             comps = dict.fromkeys(("parses", "runs", "prints", "constraints", "output"), 0.0)
             comps["length"] = 0.0
             return ScoreResult(task.name, 0.0, False, comps, [f"does not parse: {a.syntax_error}"],
-                               "", "error")  # fmt: skip
+                               "", "error", [], f"SyntaxError: {a.syntax_error}")  # fmt: skip
         outs = [normalise_output(r.stdout or "", task) if r.status == "ok" else None for r in rs]
         vis = expect.visible
         best, best_key = 0, (-1, -1.0)
@@ -305,9 +306,10 @@ class TaskScorer:
             comps["length"] = -min(total, w.length * length)
             score = total + comps["length"]
         comps = {k: round(v, 6) for k, v in comps.items()}
-        status = next((r.status for r in rs if r.status != "ok"), "ok")
+        bad = next((r for r in rs if r.status != "ok"), None)
+        status, error = (bad.status, bad.error or "") if bad is not None else ("ok", "")
         return ScoreResult(task.name, round(score, 6), success, comps, reasons,
-                           rs[0].stdout or "", status, cases)  # fmt: skip
+                           rs[0].stdout or "", status, cases, error)  # fmt: skip
 
     def _reasons(self, a: Analysis, rs: list[ExecLike], cases: list[CaseResult]) -> list[str]:
         reasons: list[str] = []
