@@ -5,7 +5,9 @@
     0.05  x share of visible cases it prints something on
     0.25  x share of the task's constraints really met (static pre-filter, then dynamic: see
           `engine.reward.variants`)
-    0.45  x output similarity averaged over the visible cases (best pattern profile)
+    0.35  x share of visible cases with the right output (best pattern profile), so a constant
+          program earns at most the share of cases it happens to match
+    0.10  x output similarity averaged over the visible cases (a gradient for near misses)
     -length x tokens (non-successes only; `ScoreWeights.length`, the trainer's length penalty)
 A success scores exactly 1.0 (a `success` entry tops the breakdown up); anything else stays
 below 0.95, with no flat cap, so the top of the reward keeps its order. The repetition penalty
@@ -48,7 +50,8 @@ class ScoreWeights:
     runs: float = 0.1  # times the share of visible cases run without error
     prints: float = 0.05  # times the share of visible cases with output
     constraints: float = 0.25  # times the share of constraints really met
-    output: float = 0.45  # times the mean output similarity over the visible cases
+    output: float = 0.35  # times the share of visible cases whose output is right
+    closeness: float = 0.10  # times the mean output similarity over the visible cases
     length: float = 0.002  # reward cost per token of a non-success (train.length_penalty)
     max_candidates: int = 6  # candidates per constraint checked dynamically
 
@@ -257,19 +260,23 @@ class TaskScorer:
         w, expect, task = self.weights, self.expect, self.task
         assert expect is not None
         if not a.parses or rs is None:
-            comps = dict.fromkeys(("parses", "runs", "prints", "constraints", "output"), 0.0)
+            comps = dict.fromkeys(
+                ("parses", "runs", "prints", "constraints", "output", "closeness"), 0.0
+            )
             comps["length"] = 0.0
             return ScoreResult(task.name, 0.0, False, comps, [f"does not parse: {a.syntax_error}"],
                                "", "error", [], f"SyntaxError: {a.syntax_error}")  # fmt: skip
         outs = [normalise_output(r.stdout or "", task) if r.status == "ok" else None for r in rs]
         vis = expect.visible
-        best, best_key = 0, (-1, -1.0)
+        best, best_key = 0, (-1, -1.0, -1.0)
         for k, prof in enumerate(expect.profiles):
             judged = [j for j in vis if prof[j] is not None]
+            n = max(1, len(judged))
+            right = sum(outs[j] == prof[j] for j in judged) / n
             sim = sum(output_similarity(outs[j] or "", prof[j]) if outs[j] is not None else 0.0
-                      for j in judged) / max(1, len(judged))  # fmt: skip
+                      for j in judged) / n  # fmt: skip
             passed_all = all(outs[j] == e for j, e in enumerate(prof) if e is not None)
-            key = (int(passed_all), sim)
+            key = (int(passed_all), right, sim)
             if key > best_key:
                 best, best_key = k, key
         profile = expect.profiles[best]
@@ -294,6 +301,7 @@ class TaskScorer:
             "prints": w.prints * sum(bool((rs[j].stdout or "").strip()) for j in vis) / n_vis,
             "constraints": w.constraints * share,
             "output": 0.0 if a.hardcoded is not None else w.output * best_key[1],
+            "closeness": 0.0 if a.hardcoded is not None else w.closeness * best_key[2],
         }
         reasons = self._reasons(a, rs, cases)
         success = not reasons
