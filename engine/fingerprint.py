@@ -1,4 +1,5 @@
-"""Program fingerprints, memory of failed shapes, the repetition penalty and exploration boosts.
+"""Program fingerprints and exploration boosts (the repetition penalty lives in the reward:
+`engine.reward.shaping.ShapeMemory`, re-exported here).
 
 Two fingerprints per program: the normalised text (comments, blank lines and spacing do not matter)
 and a syntax-aware shape (the AST with names and literal values abstracted), so `x = 5; print(x + 3)`
@@ -12,10 +13,12 @@ from __future__ import annotations
 import ast
 import hashlib
 import io
-import math
 import tokenize
 from collections import deque
-from dataclasses import dataclass
+
+from engine.reward.shaping import ShapeMemory
+
+__all__ = ["ExplorationBoost", "ShapeMemory", "shape_fingerprint", "text_fingerprint"]
 
 
 def _digest(text: str) -> str:
@@ -82,44 +85,6 @@ def shape_fingerprint(code: str) -> str:
     """Hash of the abstracted AST: programs that differ only in names and numbers share it."""
     s = shape(code)
     return _digest(s) if s else "unparsed"
-
-
-@dataclass
-class ShapeMemory:
-    """How often each failing shape was written (bounded), and the penalty that follows from it.
-
-    penalty(n) = min(max_penalty, weight * log2(1 + n / free_repeats)): nothing for the first few
-    repeats, then a slowly growing cost, never more than `max_penalty`.
-    """
-
-    weight: float = 0.02
-    max_penalty: float = 0.1
-    free_repeats: int = 64
-    size: int = 5000
-
-    def __post_init__(self) -> None:
-        self.counts: dict[str, int] = {}
-
-    def penalty(self, fingerprint: str) -> float:
-        n = self.counts.get(fingerprint, 0)
-        if n <= self.free_repeats or self.weight <= 0:
-            return 0.0
-        return min(self.max_penalty, self.weight * math.log2(n / self.free_repeats))
-
-    def add(self, fingerprint: str, n: int = 1) -> None:
-        self.counts[fingerprint] = self.counts.get(fingerprint, 0) + n
-        if len(self.counts) > 2 * self.size:  # keep the most repeated
-            keep = sorted(self.counts.items(), key=lambda kv: -kv[1])[: self.size]
-            self.counts = dict(keep)
-
-    def most_failed(self, k: int = 20) -> list[tuple[str, int]]:
-        return sorted(self.counts.items(), key=lambda kv: -kv[1])[:k]
-
-    def state_dict(self) -> dict:
-        return {"counts": dict(self.most_failed(self.size))}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.counts = {str(k): int(v) for k, v in state.get("counts", {}).items()}
 
 
 class ExplorationBoost:

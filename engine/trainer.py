@@ -28,7 +28,7 @@ from engine.diagnostics import (
 from engine.fingerprint import ExplorationBoost, ShapeMemory, shape_fingerprint, text_fingerprint
 from engine.grammar import Grammar
 from engine.policy import Batch, Policy, sample_batch, sequence_logprobs
-from engine.scorer import TaskScorer
+from engine.reward import ScoreWeights, TaskScorer, with_repetition
 from engine.tasks import Task
 from engine.tokenizer import Tokenizer
 
@@ -48,6 +48,7 @@ class Outcome:
     reasons: tuple[str, ...] = ()
     text_fp: str = ""
     shape_fp: str = ""
+    cases: tuple[int, int, int, int] = (0, 0, 0, 0)  # visible passed/total, hidden passed/total
 
 
 @dataclass
@@ -95,7 +96,8 @@ class Trainer:
         self.tok = Tokenizer.for_task(task)
         self.grammar = Grammar(self.tok, config.grammar.max_depth, config.grammar.max_names)
         self.max_len = (config.grammar.max_tokens or task.max_tokens) + 1  # program tokens + EOS
-        self.scorer = TaskScorer(task)
+        # The reward (engine/reward) computes every term trained on, the length term included.
+        self.scorer = TaskScorer(task, ScoreWeights(length=tc.length_penalty))
         self.generator = torch.Generator().manual_seed(self.seed)
         torch.manual_seed(self.seed)
         self.policy = Policy(len(self.tok), tc.embed_size, tc.hidden_size, tc.num_layers)
@@ -173,20 +175,24 @@ class Trainer:
 
         # 2. execute and score programs not seen before (meanwhile, learn from the last batch)
         fresh = self._fresh(codes)
+        length_of = dict(zip(codes, batch.lengths.tolist(), strict=True))
+        fresh_lengths = [int(length_of[c]) for c in fresh]
         learned = None
         if tc.pipeline and self.learning:
-            future = self._pool().submit(self._score, fresh)
+            future = self._pool().submit(self._score, fresh, fresh_lengths)
             if self._pending is not None:
                 learned = self._update(*self._pending, entropy_boost + self.explore.value)
             scored = future.result()
         else:
-            scored = self._score(fresh)
+            scored = self._score(fresh, fresh_lengths)
         outcomes = self._outcomes(codes, fresh, scored)
         scores = np.array([o.score for o in outcomes], dtype=np.float64)
         penalties = np.array(
             [0.0 if o.success else self.shapes.penalty(o.shape_fp) for o in outcomes]
         )
-        rewards = scores - tc.length_penalty * batch.lengths - penalties
+        rewards = np.array(
+            [with_repetition(o.score, o.success, p) for o, p in zip(outcomes, penalties, strict=True)]
+        )
         for o in outcomes:
             if not o.success:
                 self.shapes.add(o.shape_fp)
@@ -247,29 +253,25 @@ class Trainer:
                 seen.add(c)
         return fresh
 
-    def _score(self, fresh: list[str]) -> list[Outcome]:
-        """Run and score programs (safe in the scoring thread: touches no shared state)."""
+    def _score(self, fresh: list[str], lengths: list[int]) -> list[Outcome]:
+        """Run and score programs (safe in the scoring thread: touches no shared state). The
+        reward runs all programs on all cases in one sandbox call, its liveness variants in
+        one more."""
         if not fresh:
             return []
-        executed: dict[str, object] = {}
-
-        def run_and_keep(batch: list[str]) -> list:
-            results = self.run_many(batch)
-            executed.update(zip(batch, results, strict=True))
-            return results
-
-        results = self.scorer.score_many(fresh, run_and_keep)
+        results = self.scorer.score_many(fresh, self.run_many, lengths)
         return [
             Outcome(
                 score=float(r.score),
                 success=bool(r.success),
                 status=r.status,
-                error_type=_error_type(executed.get(c), r.status),
+                error_type=_error_type(r, r.status),
                 components=tuple(r.components.items()),
                 stdout=r.stdout[:200],
                 reasons=tuple(r.reasons[:4]),
                 text_fp=text_fingerprint(c),
                 shape_fp=shape_fingerprint(c),
+                cases=r.case_counts,
             )  # fmt: skip
             for c, r in zip(fresh, results, strict=True)
         ]

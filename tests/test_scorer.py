@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from engine.scorer import ScoreWeights, TaskScorer, output_similarity, score_program
-from engine.tasks import list_tasks, load_task, normalise_output, run_trusted
+import sys
+from pathlib import Path as _P
+
+sys.path.insert(0, str(_P(__file__).parent / "reward"))
+from trusted import run_trusted  # noqa: E402
+
+from engine.tasks import list_tasks, load_task, normalise_output  # noqa: E402
 
 SHIPPED = [(t.name, p) for t in list_tasks() for p in t.valid_patterns]
 

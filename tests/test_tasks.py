@@ -128,7 +128,8 @@ def test_reference_inconsistencies_are_reported_strictly(
     assert str(err_strict.value) == str(err.value)
     msg = str(err.value)
     assert msg.startswith(f"{path}: {field}: {fragment}")
-    assert "\n" not in msg
+    # every further problem on its own line, each naming the file and field
+    assert all(line.startswith(f"{path}: ") for line in msg.splitlines())
 
 
 # ---- our shipped set --------------------------------------------------------------------

@@ -1,0 +1,360 @@
+"""The score of a program for a task: every term the learner trains on, in one breakdown.
+
+    0.10  parses
+    0.10  x share of visible cases it runs on without error
+    0.05  x share of visible cases it prints something on
+    0.25  x share of the task's constraints really met (static pre-filter, then dynamic: see
+          `engine.reward.variants`)
+    0.35  x share of visible cases with the right output (best pattern profile), so a constant
+          program earns at most the share of cases it happens to match
+    0.10  x output similarity averaged over the visible cases (a gradient for near misses)
+    -length x tokens (non-successes only; `ScoreWeights.length`, the trainer's length penalty)
+A success scores exactly 1.0 (a `success` entry tops the breakdown up); anything else stays
+below 0.95, with no flat cap, so the top of the reward keeps its order. The repetition penalty
+is the last term: `with_repetition` applies it per attempt (it depends on the run's history,
+not on the text), so trainer and display use the same function.
+
+Success = every case passes (hidden ones included) for one profile, every constraint is met,
+nothing hard-coded (legacy format: a literal equal to the expected output that no valid
+pattern contains). Hidden cases never enter the score.
+
+`TaskScorer.score_many` calls the runner at most twice per batch (all programs on all cases,
+then all liveness variants of the programs that ran on the visible cases) plus once per task
+for the patterns; analyses are cached by text in a bounded LRU.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.reward.cases import rewrite
+from engine.reward.compare import as_number, output_similarity
+from engine.reward.constraints import task_constraints
+from engine.reward.execute import ExecLike, RunCases, cases_runner
+from engine.reward.expect import Expectations, build_expectations
+from engine.reward.facts import Facts, _literal_text
+from engine.reward.liveness import Liveness, static_verdict
+from engine.reward.verdict import Analysis, dynamic_met, plan_variants
+from engine.tasks import Task, normalise_output
+
+
+@dataclass(frozen=True)
+class ScoreWeights:
+    """Weights of the reward's terms."""
+
+    parses: float = 0.1  # the program parses
+    runs: float = 0.1  # times the share of visible cases run without error
+    prints: float = 0.05  # times the share of visible cases with output
+    constraints: float = 0.25  # times the share of constraints really met
+    output: float = 0.35  # times the share of visible cases whose output is right
+    closeness: float = 0.10  # times the mean output similarity over the visible cases
+    length: float = 0.002  # reward cost per token of a non-success (train.length_penalty)
+    max_candidates: int = 6  # candidates per constraint checked dynamically
+
+
+@dataclass
+class CaseResult:
+    """One case of one program: inputs, expected and actual output, passed, hidden."""
+
+    inputs: dict[str, Any]
+    expected: str
+    got: str
+    passed: bool
+    hidden: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"inputs": dict(self.inputs), "expected": self.expected, "got": self.got,
+                "passed": self.passed, "hidden": self.hidden}  # fmt: skip
+
+
+@dataclass
+class ScoreResult:
+    """A program's score with its breakdown and per-case results (`score --json`)."""
+
+    task: str
+    score: float
+    success: bool
+    components: dict[str, float]
+    reasons: list[str]
+    stdout: str
+    status: str
+    cases: list[CaseResult] = field(default_factory=list)
+    error: str = ""  # the first failing case's error ("TypeError: ..."), not in the JSON
+
+    @property
+    def case_counts(self) -> tuple[int, int, int, int]:
+        """(visible passed, visible total, hidden passed, hidden total)."""
+        vis = [c for c in self.cases if not c.hidden]
+        hid = [c for c in self.cases if c.hidden]
+        return (sum(c.passed for c in vis), len(vis), sum(c.passed for c in hid), len(hid))
+
+    def to_json(self) -> dict[str, Any]:
+        """The `score --json` object of CONTRACT.md."""
+        return {
+            "task": self.task,
+            "score": self.score,
+            "success": self.success,
+            "components": dict(self.components),
+            "reasons": list(self.reasons),
+            "stdout": self.stdout,
+            "status": self.status,
+            "cases": [c.to_json() for c in self.cases],
+        }
+
+
+def with_repetition(score: float, success: bool, penalty: float) -> float:
+    """The reward trained on: the score minus the repetition penalty (never for a success)."""
+    return score if success else score - penalty
+
+
+class TaskScorer:
+    """Scores programs for one task; caches analyses by program text (bounded LRU)."""
+
+    cache_size = 20_000
+
+    def __init__(self, task: Task, weights: ScoreWeights | None = None) -> None:
+        self.task = task
+        self.weights = weights or ScoreWeights()
+        self.constraints = task_constraints(task)
+        self.expect: Expectations | None = None
+        self._analyses: OrderedDict[str, Analysis] = OrderedDict()
+        self._expected0 = normalise_output(task.expected_output, task)
+        self._expected_number = as_number(self._expected0)
+        self._allowed_literals: set[str] = set()
+        if not task.tests:  # hard-coding is a legacy-format notion: cases catch it otherwise
+            for src in task.valid_patterns:
+                try:
+                    tree = ast.parse(src)
+                except SyntaxError:
+                    continue
+                for node in ast.walk(tree):
+                    key = self._hardcoded_key(node)
+                    if key is not None:
+                        self._allowed_literals.add(key)
+
+    # ---- analysis -------------------------------------------------------------------------
+
+    def _hardcoded_key(self, node: ast.AST) -> str | None:
+        if self.task.tests:
+            return None
+        lit = _literal_text(node)
+        if lit is None:
+            return None
+        text, number = lit
+        if self._expected0 and normalise_output(text, self.task) == self._expected0:
+            return "s:" + self._expected0
+        if number is not None and self._expected_number == number:
+            return f"n:{number!r}"
+        return None
+
+    def analyse(self, code: str) -> Analysis:
+        """Static facts of one program (cached): parses, executable text, static verdicts."""
+        a = self._analyses.get(code)
+        if a is not None:
+            self._analyses.move_to_end(code)
+            return a
+        a = self._analyse(code)
+        self._analyses[code] = a
+        if len(self._analyses) > self.cache_size:
+            self._analyses.popitem(last=False)
+        return a
+
+    def _analyse(self, code: str) -> Analysis:
+        try:
+            tree = ast.parse(code)
+            facts = Facts(tree, self.constraints, *self._dispatch())
+            live = Liveness(facts)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            msg = exc.msg if isinstance(exc, SyntaxError) else (str(exc) or type(exc).__name__)
+            return Analysis(parses=False, syntax_error=msg)
+        static: list[tuple[bool, str]] = []
+        for c, nodes in zip(self.constraints, facts.candidates, strict=True):
+            if not nodes:
+                static.append((False, f"missing {c.label}"))
+                continue
+            why = ""
+            for n in nodes:
+                ok, why = static_verdict(n, live, facts)
+                if ok:
+                    break
+            static.append((ok, "" if ok else f"{c.label} does not count: {why}"))
+        hardcoded = None
+        for lit in facts.literals:
+            key = self._hardcoded_key(lit)
+            if key is not None and key not in self._allowed_literals:
+                hardcoded = ast.unparse(lit)
+                break
+        values = self.expect.values if self.expect else []
+        try:
+            rewrite(tree, values)
+            exec_src = ast.unparse(tree)
+        except (ValueError, RecursionError):
+            exec_src = code
+        return Analysis(True, "", exec_src, tuple(static), hardcoded)
+
+    def _dispatch(self) -> tuple[dict, dict, dict]:
+        dispatch: dict[type, list[int]] = {}
+        numbers: dict[Any, list[int]] = {}
+        strings: dict[str, list[int]] = {}
+        for i, c in enumerate(self.constraints):
+            if c.kind == "number":
+                numbers.setdefault(c.value, []).append(i)
+            elif c.kind == "string":
+                strings.setdefault(c.value, []).append(i)
+            else:
+                for t in c.types or ():
+                    dispatch.setdefault(t, []).append(i)
+        return (
+            {k: tuple(v) for k, v in dispatch.items()},
+            {k: tuple(v) for k, v in numbers.items()},
+            {k: tuple(v) for k, v in strings.items()},
+        )
+
+    # ---- scoring --------------------------------------------------------------------------
+
+    def prepare(self, runner: Any) -> Expectations:
+        """Build the task's cases and profiles (runs the patterns once, in the runner)."""
+        if self.expect is None:
+            self.expect = build_expectations(self.task, cases_runner(runner))
+            self._analyses.clear()  # executable texts depend on the required values
+        return self.expect
+
+    def score_many(
+        self, codes: list[str], runner: Any, lengths: Sequence[int] | None = None
+    ) -> list[ScoreResult]:
+        """Score a batch: all programs on all cases in one runner call, then all liveness
+        variants in one more. `runner`: a sandbox, its `run_many`, or a RunCases."""
+        run_cases: RunCases = cases_runner(runner)
+        expect = self.prepare(run_cases)
+        analyses = [self.analyse(c) for c in codes]
+        todo = list(dict.fromkeys(c for c, a in zip(codes, analyses, strict=True) if a.parses))
+        runs: dict[str, list[ExecLike]] = {}
+        if todo:
+            srcs = [self.analyse(c).exec_src for c in todo]
+            runs = dict(zip(todo, run_cases(srcs, expect.bindings), strict=True))
+        visible = expect.visible
+        planned = []
+        for code in todo:
+            a = self.analyse(code)
+            if a.met is None:
+                ok_somewhere = any(runs[code][j].status == "ok" for j in visible)
+                planned.append((code, plan_variants(self, code, ok_somewhere)))
+        variant_srcs = list(dict.fromkeys(s for _, p in planned for s in p.sources()))
+        outcome: dict[str, list[ExecLike]] = {}
+        if variant_srcs:
+            vis_bindings = [expect.cases[j].bindings for j in visible]
+            outcome = dict(zip(variant_srcs, run_cases(variant_srcs, vis_bindings), strict=True))
+        for code, plan in planned:
+            dynamic_met(self, self.analyse(code), plan, runs[code], outcome)
+        lengths = lengths if lengths is not None else [0] * len(codes)
+        return [
+            self._result(a, runs.get(c), n)
+            for c, a, n in zip(codes, analyses, lengths, strict=True)
+        ]
+
+    def _result(self, a: Analysis, rs: list[ExecLike] | None, length: int) -> ScoreResult:
+        w, expect, task = self.weights, self.expect, self.task
+        assert expect is not None
+        if not a.parses or rs is None:
+            comps = dict.fromkeys(
+                ("parses", "runs", "prints", "constraints", "output", "closeness"), 0.0
+            )
+            comps["length"] = 0.0
+            return ScoreResult(task.name, 0.0, False, comps, [f"does not parse: {a.syntax_error}"],
+                               "", "error", [], f"SyntaxError: {a.syntax_error}")  # fmt: skip
+        outs = [normalise_output(r.stdout or "", task) if r.status == "ok" else None for r in rs]
+        vis = expect.visible
+        best, best_key = 0, (-1, -1.0, -1.0)
+        for k, prof in enumerate(expect.profiles):
+            judged = [j for j in vis if prof[j] is not None]
+            n = max(1, len(judged))
+            right = sum(outs[j] == prof[j] for j in judged) / n
+            sim = sum(output_similarity(outs[j] or "", prof[j]) if outs[j] is not None else 0.0
+                      for j in judged) / n  # fmt: skip
+            passed_all = all(outs[j] == e for j, e in enumerate(prof) if e is not None)
+            key = (int(passed_all), right, sim)
+            if key > best_key:
+                best, best_key = k, key
+        profile = expect.profiles[best]
+        cases = [
+            CaseResult(
+                c.inputs,
+                profile[j] if profile[j] is not None else "(any)",
+                (rs[j].stdout or "")
+                if rs[j].status == "ok"
+                else f"[{rs[j].status}] " + (rs[j].error or ""),
+                profile[j] is None or outs[j] == profile[j],
+                c.hidden,
+            )  # fmt: skip
+            for j, c in enumerate(expect.cases)
+        ]
+        met = a.met or ()
+        share = sum(met) / len(met) if met else 1.0
+        n_vis = max(1, len(vis))
+        comps = {
+            "parses": w.parses,
+            "runs": w.runs * sum(rs[j].status == "ok" for j in vis) / n_vis,
+            "prints": w.prints * sum(bool((rs[j].stdout or "").strip()) for j in vis) / n_vis,
+            "constraints": w.constraints * share,
+            "output": 0.0 if a.hardcoded is not None else w.output * best_key[1],
+            "closeness": 0.0 if a.hardcoded is not None else w.closeness * best_key[2],
+        }
+        reasons = self._reasons(a, rs, cases)
+        success = not reasons
+        total = sum(comps.values())
+        if success:
+            comps["length"] = 0.0
+            comps["success"] = 1.0 - total
+            score = 1.0
+        else:
+            comps["length"] = -min(total, w.length * length)
+            score = total + comps["length"]
+        comps = {k: round(v, 6) for k, v in comps.items()}
+        bad = next((r for r in rs if r.status != "ok"), None)
+        status, error = (bad.status, bad.error or "") if bad is not None else ("ok", "")
+        return ScoreResult(task.name, round(score, 6), success, comps, reasons,
+                           rs[0].stdout or "", status, cases, error)  # fmt: skip
+
+    def _reasons(self, a: Analysis, rs: list[ExecLike], cases: list[CaseResult]) -> list[str]:
+        reasons: list[str] = []
+        bad = next((r for r in rs if r.status != "ok"), None)
+        if bad is not None:
+            reasons.append(_status_reason(bad.status, bad.error))
+        if not any((r.stdout or "").strip() for r in rs):
+            reasons.append("prints nothing")
+        failed = [c for c in cases if not c.passed and not c.hidden]
+        if failed:
+            c = failed[0]
+            got = c.got if not c.got.startswith("[") else c.got
+            reasons.append(
+                f"output {_clip(normalise_output(got, self.task))!r} differs from expected "
+                f"{_clip(c.expected)!r}" + (f" on {len(failed)} of "
+                f"{sum(not x.hidden for x in cases)} visible cases" if len(cases) > 1 else "")
+            )  # fmt: skip
+        hidden_failed = sum(1 for c in cases if not c.passed and c.hidden)
+        if hidden_failed and not failed:
+            reasons.append(f"fails {hidden_failed} hidden case(s)")
+        reasons.extend(r for r in (a.reasons or ()) if r)
+        if a.hardcoded is not None:
+            reasons.append(
+                f"hard-coded answer: the program contains the literal {_clip(a.hardcoded)}"
+            )
+        return reasons
+
+
+def _status_reason(status: str, error: str) -> str:
+    if status == "timeout":
+        return "timed out"
+    if status == "killed":
+        return f"killed ({error})" if error else "killed"
+    if status == "rejected":
+        return f"rejected by the sandbox: {error}"
+    return f"failed when run: {error}" if error else "failed when run"
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,109 @@
+"""Strict validation of a task file (`tasks validate`): every valid pattern must parse, contain
+every constraint, pass every test case (or print the expected output), and be accepted as a
+success by the reward; a constraint no pattern contains is reported. Patterns are task-file
+content, so they run only in the sandbox (or in a runner the caller passes: tests use a fake).
+Every problem is reported, one line each."""
+
+from __future__ import annotations
+
+import ast
+import os
+from typing import Any
+
+from engine.errors import InputError
+from engine.tasks.constraints import (
+    keyword_matches,
+    missing_constraints,
+    number_matches,
+    operator_matches,
+    string_matches,
+)
+from engine.tasks.loader import read_task_file, require_supported
+from engine.tasks.model import Task, normalise_output
+
+
+def task_problems(task: Task, runner: Any = None) -> list[tuple[str, str]]:
+    """Every inconsistency of a (structurally valid) task as (field, message) pairs.
+
+    `runner`: a sandbox-like object or RunCases for the patterns; default a fresh Sandbox."""
+    if not task.supported:
+        return [("target_language", f"{task.target_language!r} is not supported yet (python only)")]
+    if runner is None:
+        from engine.sandbox import Sandbox
+
+        with Sandbox() as sandbox:
+            return task_problems(task, sandbox)
+    from engine.reward import TaskScorer, cases_runner
+
+    run_cases = cases_runner(runner)
+    problems: list[tuple[str, str]] = []
+    if not task.valid_patterns:
+        return problems  # the oldest format: nothing to cross-check the constraints against
+    fields = task.pattern_fields or tuple(
+        f"success_criteria.valid_patterns[{i}]" for i in range(len(task.valid_patterns))
+    )
+    parsed: list[tuple[str, str, ast.AST]] = []
+    for src, fld in zip(task.valid_patterns, fields, strict=True):
+        try:
+            parsed.append((src, fld, ast.parse(src)))
+        except SyntaxError as exc:
+            problems.append((fld, f"does not parse: {exc.msg} (line {exc.lineno})"))
+    all_nodes = [list(ast.walk(t)) for _, _, t in parsed]
+    checks = (
+        ("required_operators", task.required_operators, operator_matches),
+        ("required_numbers", task.required_numbers, number_matches),
+        ("required_strings", task.required_strings, string_matches),
+        ("required_keywords", task.required_keywords, keyword_matches),
+    )
+    for key, values, matches in checks:
+        for i, value in enumerate(values):
+            if not any(any(matches(value, n) for n in nodes) for nodes in all_nodes):
+                problems.append(
+                    (f"constraints.{key}[{i}]", f"{value!r} appears in none of the valid patterns")
+                )
+    cases = [t.bindings() for t in task.tests] or [{}]
+    expected = [t.expected_output for t in task.tests] or [task.expected_output]
+    runs = run_cases([src for src, _, _ in parsed], cases) if parsed else []
+    clean: list[tuple[str, str]] = []
+    for (src, fld, tree), results in zip(parsed, runs, strict=True):
+        missing = missing_constraints(task, tree)
+        if missing:
+            problems.append((fld, f"lacks required {', '.join(missing)}: {_short(src)}"))
+        bad = False
+        for j, (res, exp) in enumerate(zip(results, expected, strict=True)):
+            where = f" on test case {j}" if task.tests else ""
+            if res.status != "ok":
+                problems.append((fld, f"fails when run{where} ({res.error}): {_short(src)}"))
+                bad = True
+            elif normalise_output(res.stdout, task) != normalise_output(exp, task):
+                problems.append((fld, f"prints {res.stdout.rstrip()!r}{where}, expected "
+                                 f"{exp!r}: {_short(src)}"))  # fmt: skip
+                bad = True
+        if not bad and not missing:
+            clean.append((src, fld))
+    if clean:
+        # A pattern the reward would not call a success would teach the learner the wrong
+        # thing: the reward must accept every valid pattern.
+        results = TaskScorer(task).score_many([src for src, _ in clean], run_cases)
+        for (src, fld), result in zip(clean, results, strict=True):
+            if not result.success:
+                problems.append((fld, f"the scorer does not accept it "
+                                 f"({'; '.join(result.reasons)}): {_short(src)}"))  # fmt: skip
+    return problems
+
+
+def _short(src: str, limit: int = 60) -> str:
+    one = " \\n ".join(line.strip() for line in src.splitlines())
+    return one if len(one) <= limit else one[: limit - 3] + "..."
+
+
+def validate_task_file(path: str | os.PathLike[str], runner: Any = None) -> Task:
+    """Load a task file strictly: structure, language and consistency. Raises `InputError`
+    listing every problem, one per line (the first line names the file and field)."""
+    task = require_supported(read_task_file(path))
+    problems = task_problems(task, runner)
+    if problems:
+        lines = [msg.replace("\n", " ") for _, msg in problems[:1]]
+        lines += [f"{task.path}: {f}: {m}".replace("\n", " ") for f, m in problems[1:]]
+        raise InputError("\n".join(lines), task.path, problems[0][0])
+    return task
