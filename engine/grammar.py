@@ -6,7 +6,8 @@ def; expressions with the usual precedence, ternaries, lists, comprehensions, su
 builtins). A parser state is the grammar stack plus a little scope information:
 
 - names are readable only after they were bound (`x = ...`, `for x in`, parameters), and a function's
-  parameters are forgotten when its body ends;
+  parameters are forgotten when its body ends; a task's input names are bound from the first token
+  (they are globals set before the program runs) and may be reassigned;
 - augmented assignment (`x += 1`) only to bound names; `return` only inside functions; `break` only
   inside loops; blocks nest at most `max_depth` deep; a program ends only after it printed something.
 
@@ -29,10 +30,20 @@ from engine.tokenizer import BUILTINS, DIGITS, FUNCTIONS, VARIABLES, Tokenizer
 BLOCKED = 30000  # cost of a token that is not allowed (int16 friendly)
 PRINT_COST = 5  # fewest tokens of a print statement: print ( 1 ) NEWLINE
 
+IO_DIGITS = ("0", "1", "2")  # number literals offered to tasks with inputs (plus their own)
+
 # Builtins usable inside expressions (print is a statement of its own).
 EXPR_BUILTINS = tuple(
     b for b in BUILTINS if b in ("range", "sum", "len", "str", "int", "abs", "min", "max")
 )
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 class _StateKey(NamedTuple):
@@ -59,13 +70,20 @@ class Grammar:
         def ids(names) -> frozenset[int]:
             return frozenset(idx[n] for n in names if n in idx)
 
-        task_literals = [t for t in tok.task_tokens]
-        numbers = [t for t in task_literals if not t.startswith(("'", '"'))]
-        strings = [t for t in task_literals if t.startswith(("'", '"'))]
-        self.var_ids = ids(VARIABLES[:max_names])
+        inputs = [n for n in tok.input_names if n in idx]
+        literals = [t for t in tok.task_tokens if t not in inputs]
+        numbers = [t for t in literals if _is_number(t)]
+        strings = [t for t in literals if t.startswith(("'", '"'))]
+        # Tasks with inputs compute from them: a few small constants suffice (and a small
+        # vocabulary keeps search feasible); legacy tasks keep every digit.
+        digits = IO_DIGITS if inputs else DIGITS
+        free = [v for v in VARIABLES if v not in inputs]
+        n_free = max(2, max_names - len(inputs)) if inputs else max_names
+        self.input_ids = ids(inputs)
+        self.var_ids = ids(free[:n_free]) | self.input_ids
         self.func_ids = ids(FUNCTIONS[:max_functions])
         classes: dict[str, frozenset[int]] = {
-            "NUMBER": ids(list(DIGITS) + numbers),
+            "NUMBER": ids(list(digits) + numbers),
             "STRING": ids(strings),
             "TARGET": self.var_ids,
             "VARLOAD": self.var_ids,
@@ -255,7 +273,10 @@ class Grammar:
         self._tokclass: list[np.ndarray] = []
         # the program symbol expands to block EOS; keep EOS terminal at the bottom
         start = (self.sym["program"],)
-        self.start = self._intern(_StateKey(start, 0, 0, -1, -1, False))
+        bound = 0  # input names are bound before the first token
+        for tok_id in self.input_ids:
+            bound |= 1 << tok_id
+        self.start = self._intern(_StateKey(start, bound, 0, -1, -1, False))
         # DONE: after EOS only padding, at no cost
         self.done = len(self._keys)
         self._keys.append(_StateKey((), 0, 0, -1, -1, True))

@@ -1,9 +1,10 @@
 """Python pieces at keyword/operator/literal granularity, and their translation back to runnable code.
 
 The vocabulary is a fixed, task-agnostic base (keywords, a few builtins, short names, digits,
-operators, punctuation, layout tokens) plus the literals a task names itself: its required numbers and
-strings, quoted strings in its description, and the literals and names of its valid patterns (the
-latter only so that any pattern can be encoded; the grammar decides what the policy may write).
+operators, punctuation, layout tokens) plus what a task names itself: its input names (tasks with
+test cases bind them as globals before the program runs), its required numbers and strings, quoted
+strings in its description, and the literals and names of its valid patterns (the latter only so
+that any pattern can be encoded; the grammar decides what the policy may write).
 """
 
 from __future__ import annotations
@@ -48,6 +49,22 @@ def literal_token(value: object) -> str:
     return str(value)
 
 
+def task_input_names(task: object) -> tuple[str, ...]:
+    """Names a task binds before the program runs: `task.input_names`, else the first case's inputs.
+
+    Works with tasks from before test cases existed (no attribute: no inputs).
+    """
+    names = tuple(getattr(task, "input_names", ()) or ())
+    if not names:
+        for case in getattr(task, "tests", ()) or ():
+            inputs = getattr(case, "inputs", None)
+            if inputs is None and isinstance(case, dict):
+                inputs = case.get("inputs")
+            names = tuple(inputs or ())
+            break
+    return tuple(n for n in names if isinstance(n, str) and n.isidentifier())
+
+
 def task_literals(task: object) -> tuple[list[str], list[str]]:
     """(generative literals, encodable-only pieces) that a task names.
 
@@ -85,15 +102,24 @@ def task_literals(task: object) -> tuple[list[str], list[str]]:
 class Tokenizer:
     """Maps Python source to token ids and back."""
 
-    def __init__(self, extra_generative: Iterable[str] = (), extra_encodable: Iterable[str] = ()):
+    def __init__(
+        self,
+        extra_generative: Iterable[str] = (),
+        extra_encodable: Iterable[str] = (),
+        input_names: Iterable[str] = (),
+    ):
+        # input names are bound before the program runs; the grammar lets them be read at once
+        self.input_names: tuple[str, ...] = tuple(dict.fromkeys(input_names))
+        extra_generative = list(self.input_names) + list(extra_generative)
         tokens: list[str] = list(BASE_VOCAB)
         seen = set(tokens)
-        self.task_tokens: list[str] = []
-        for t in list(extra_generative):
+        # what the task names, in order, including pieces the base vocabulary already has (a
+        # required 3 is a digit token, yet the grammar must know the task offers it)
+        self.task_tokens: list[str] = list(dict.fromkeys(extra_generative))
+        for t in self.task_tokens:
             if t not in seen:
                 tokens.append(t)
                 seen.add(t)
-                self.task_tokens.append(t)
         self.generative = set(BASE_VOCAB) | set(self.task_tokens)
         for t in extra_encodable:
             if t not in seen:
@@ -107,7 +133,7 @@ class Tokenizer:
     @classmethod
     def for_task(cls, task: object) -> Tokenizer:
         gen, extra = task_literals(task)
-        return cls(gen, extra)
+        return cls(gen, extra, task_input_names(task))
 
     def __len__(self) -> int:
         return len(self.tokens)

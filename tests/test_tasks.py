@@ -137,7 +137,7 @@ def test_reference_inconsistencies_are_reported_strictly(
 
 def test_shipped_set_is_the_six_python_tasks() -> None:
     names = [t.name for t in list_tasks()]
-    assert names == SIX
+    assert [n for n in names if n in SIX] == SIX  # the IO benchmarks live in tasks/io/
     assert sorted(p.name for p in SHIPPED.glob("*.json")) == [f"benchmark_{n}.json" for n in SIX]
     assert not (SHIPPED / ".keep").exists()
 
@@ -160,8 +160,9 @@ def test_shipped_tasks_keep_the_originals_intent(name: str) -> None:
     assert ours.required_operators == theirs.required_operators
     assert ours.required_keywords == theirs.required_keywords
     assert ours.required_strings == theirs.required_strings
-    assert ours.description.startswith(theirs.description)
-    assert ("Changed from the prototype" in ours.description) == (
+    notes = json.loads(Path(ours.path).read_text())["notes"]  # what changed, not shown to users
+    assert theirs.description in notes
+    assert ("Changed from the prototype" in notes) == (
         ours.valid_patterns != theirs.valid_patterns
     )
 
@@ -177,7 +178,7 @@ def test_load_by_name_with_or_without_prefix() -> None:
 
 def test_unknown_name_lists_known_tasks() -> None:
     with pytest.raises(
-        InputError, match="unknown task 'nope' \\(known: add_two_numbers, basic_loop"
+        InputError, match="unknown task 'nope' \\(known: .*add_two_numbers, basic_loop"
     ):
         load_task("nope")
 
