@@ -16,8 +16,8 @@ import numpy as np
 
 from engine.config import Config
 from engine.control import Control
-from engine.diagnostics import token_report, weight_histogram, weight_stats
 from engine.events import Event
+from engine.health import token_report, weight_histogram, weight_stats
 from engine.hints import HintManager
 from engine.sandbox import Sandbox
 from engine.snapshot import HintRecord, LayerStats, Snapshot, TokenProb
@@ -149,7 +149,7 @@ class Engine:
             for note in tr.events:  # exploration boosts (engine/fingerprint.py)
                 self._emit("boost", note)
             tr.events.clear()
-            for ev in tr.health_events:  # model health (engine/diagnostics.py)
+            for ev in tr.health_events:  # model health (engine/health/)
                 self._emit("warning", f"{ev.message}; {ev.suggestion}", health=ev.kind,
                            action=ev.action)  # fmt: skip
             self._after_batch(stats)

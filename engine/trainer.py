@@ -18,15 +18,15 @@ import numpy as np
 import torch
 
 from engine.config import Config
-from engine.diagnostics import (
+from engine.fingerprint import ExplorationBoost, ShapeMemory, shape_fingerprint, text_fingerprint
+from engine.grammar import Grammar
+from engine.health import (
     HealthMonitor,
     apply_health_actions,
     grad_norms,
     initialise,
     uniform_expectation,
 )
-from engine.fingerprint import ExplorationBoost, ShapeMemory, shape_fingerprint, text_fingerprint
-from engine.grammar import Grammar
 from engine.policy import Batch, Policy, sample_batch, sequence_logprobs
 from engine.reward import ScoreWeights, TaskScorer, with_repetition
 from engine.tasks import Task
@@ -102,7 +102,7 @@ class Trainer:
         torch.manual_seed(self.seed)
         self.policy = Policy(len(self.tok), tc.embed_size, tc.hidden_size, tc.num_layers)
         self.init_method = tc.init_method
-        # model health (engine/diagnostics.py): checked init with retries, runtime monitor
+        # model health (engine/health/): checked init with retries, runtime monitor
         self.init_report = initialise(
             self.policy, self.init_method, self.generator, self.grammar, self.max_len
         )
