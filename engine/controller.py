@@ -77,6 +77,7 @@ class Engine:
         self.error: str | None = None
         self.outcome = "running"  # then solved | budget | stopped | interrupted | error
         self.state_path = ""  # where the task's state was last saved
+        self.archived: list[str] = []  # where --fresh moved the task's earlier state
         self.finished: list[RunSummary] = []  # tasks left earlier in this session (switches)
         self._t_end: float | None = None
         self._best_cases: tuple[int, int, int, int] = (0, 0, 0, 0)
@@ -260,7 +261,8 @@ class Engine:
             self.config.hints, task, self.trainer.tok, enabled=self.hints_enabled
         )
         if self.store is not None and self.fresh and hasattr(self.store, "archive_task_state"):
-            self.store.archive_task_state(task.name)  # keep the old progress, start anew
+            # keep the old progress, start anew (the CLI says where it went)
+            self.archived = [str(p) for p in self.store.archive_task_state(task.name) or []]
         if self.store is not None and not self.fresh:
             state = self.store.load_task_state(task.name, expect=self.trainer.meta())
             if state is not None:
