@@ -409,7 +409,9 @@ class Engine:
             task_name=self.task.name, task_description=self.task.description,
             expected_output=self.task.expected_output, status=status, algo=self.config.train.algo,
             seed=self.seed, batch=tr.batches, attempts=tr.attempts, total_attempts=tr.total_attempts,
-            elapsed=elapsed, attempts_per_second=tr.attempts / elapsed if tr.attempts else 0.0,
+            elapsed=elapsed,
+            # paused: nothing is being attempted, so the rate shown is zero, not the last one
+            attempts_per_second=tr.attempts / elapsed if tr.attempts and status != "paused" else 0.0,
             unique_programs=tr.unique_programs, successes=tr.successes, duplicates=tr.duplicates,
             errors=sum(tr.errors_by_type.values()),
             errors_by_type=tuple(sorted(tr.errors_by_type.items(), key=lambda kv: -kv[1]))[:8],

@@ -100,8 +100,10 @@ class RemoteEngine:
 
     def run(self, control: Control, max_attempts=None, max_seconds=None) -> RunSummary:
         if self.read_only:
-            why = "--read-only" if self.conn.welcome.get("wanted_steer") is False else (
-                "another viewer steers"
+            why = (
+                "--read-only"
+                if self.conn.welcome.get("wanted_steer") is False
+                else ("another viewer steers")
             )
             mode = f"read-only ({why})"
         else:

@@ -151,7 +151,9 @@ class SnapshotServer:
                 "task": getattr(self.engine.snapshot, "task_name", ""), "command": self.command,
                 "wanted_steer": bool(hello.get("steer")),
             }))  # fmt: skip
-            log.info("attach: viewer %d joined (%s)", viewer, "steering" if steering else "watching")
+            log.info(
+                "attach: viewer %d joined (%s)", viewer, "steering" if steering else "watching"
+            )
             last_snap = None
             last_event = self._events[-1][0] if self._events else 0
             next_send = 0.0

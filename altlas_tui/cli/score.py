@@ -59,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
     codes = []
     for name in args.files:  # read every file first: a bad one stops us before any work
         try:
-            codes.append(sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8"))
+            codes.append(
+                sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+            )
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(f"cannot read the program: {exc.__class__.__name__}", name) from None
     with Sandbox(config.sandbox) as sandbox:
@@ -68,7 +70,10 @@ def run(args: argparse.Namespace) -> int:
         data = [result_json(r) for r in results]
         print_out(json.dumps(data if len(data) > 1 else data[0]))
         return 0
-    blocks = [render(task, name, r, len(args.files) > 1) for name, r in zip(args.files, results, strict=True)]
+    blocks = [
+        render(task, name, r, len(args.files) > 1)
+        for name, r in zip(args.files, results, strict=True)
+    ]
     print_out("\n\n".join(blocks))
     return 0
 

@@ -11,7 +11,9 @@ from altlas_tui.cli.common import Parser
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     tk = sub.add_parser("tasks", help="task catalogue and validation")
-    tsub = tk.add_subparsers(dest="tasks_command", metavar="list|show|validate", parser_class=Parser)
+    tsub = tk.add_subparsers(
+        dest="tasks_command", metavar="list|show|validate", parser_class=Parser
+    )
     tsub.required = True
     tl = tsub.add_parser("list", help="list available tasks")
     tl.add_argument("--json", action="store_true")
