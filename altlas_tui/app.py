@@ -8,6 +8,7 @@ Entry point: `run_app(...)`, which returns the exit code and the run summary.
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from collections import deque
 from collections.abc import Iterable
@@ -54,7 +55,9 @@ SCREENS = (  # key, mode, title, footer label
     ("6", "log", "Log", "Log"),
     ("7", "sweeps", "Sweeps", "Sweeps"),
 )
-FOOTER_SCREENS = 6  # the footer has room for keys 1-6; 7 is in the help and the palette
+# The footer shows the screen keys as one compact group ("1234567 Screens"): it fits 80 columns.
+SCREEN_GROUP = Binding.Group("Screens", compact=True)
+SIGNAL_EXIT = {"SIGHUP": 129, "SIGTERM": 143}  # 128 + signal number, as shells report it
 
 
 def engine_traceback(error: BaseException | None) -> str:
@@ -85,7 +88,12 @@ class AltlasApp(App[None]):
         "sweeps": SweepScreen,
     }
     DEFAULT_MODE = "dashboard"
+    # Narrow terminals keep the footer's first keys: Help and Quit come first on purpose.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (160, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-medium-height"), (40, "-tall")]
     BINDINGS = [
+        Binding("question_mark", "help", "Help", id="help", tooltip="This help"),
+        Binding("q", "quit", "Quit", id="quit", tooltip="Quit (stops the engine, saves state)"),
         Binding("space,p", "toggle_pause", "Pause", id="pause", tooltip="Pause or resume training"),
         Binding("h", "force_hint", "Hint", id="hint", tooltip="Give the learner a hint now"),
         Binding(
@@ -100,20 +108,18 @@ class AltlasApp(App[None]):
                 label,
                 id=f"screen_{mode}",
                 tooltip=title,
-                show=int(key) <= FOOTER_SCREENS,
+                group=SCREEN_GROUP,
             )
             for key, mode, title, label in SCREENS
         ),
-        Binding("question_mark", "help", "Help", id="help", tooltip="This help"),
-        Binding("q", "quit", "Quit", id="quit", tooltip="Quit (stops the engine, saves state)"),
         Binding(
             "ctrl+c",
-            "quit",
+            "interrupt",
             "Quit",
             show=False,
             priority=True,
             id="quit_ctrl_c",
-            tooltip="Quit (stops the engine, saves state)",
+            tooltip="Quit (stops the engine, saves state, exit code 130)",
         ),
     ]
 
@@ -158,6 +164,9 @@ class AltlasApp(App[None]):
         self.events_seen: list[Event] = []
         self._engine_worker: Worker | None = None
         self._quitting = False
+        self._quit_code = 0
+        self.attached = False  # viewing a run in another process (`altlas-tui attach`)
+        self.interrupted = ""  # "SIGHUP", "SIGTERM" or "SIGINT" when the app was interrupted
         self._log_handler: PostingLogHandler | None = None
         self._logger_level: int | None = None
         self._theme_errors: list[InputError] = []
@@ -191,6 +200,7 @@ class AltlasApp(App[None]):
         self._persisted_theme = wanted
 
     def on_mount(self) -> None:
+        self._install_signal_handlers()
         for error in self._theme_errors:
             self.notify(str(error), title="Theme skipped", severity="warning", timeout=8)
         self._apply_keymap()
@@ -215,6 +225,26 @@ class AltlasApp(App[None]):
             )
         if keys:
             self.set_keymap(keys)
+
+    def _install_signal_handlers(self) -> None:
+        """SIGHUP (the SSH connection dropped) and SIGTERM stop the engine, which saves once."""
+        import asyncio
+        import signal
+
+        try:
+            loop = asyncio.get_running_loop()
+            for name in SIGNAL_EXIT:
+                loop.add_signal_handler(getattr(signal, name), self._on_signal, name)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread (tests)
+            pass
+
+    def _on_signal(self, name: str) -> None:
+        log.warning("%s received: saving and stopping", name)
+        self.bridge.control.stop("interrupted")
+        self.interrupted = name
+        # The terminal may be gone (SIGHUP): leave without waiting for the engine here;
+        # run_app waits for it to save before returning.
+        self.exit(return_code=SIGNAL_EXIT[name])
 
     def _bindings_with_ids(self) -> list[Binding]:
         out = [b for b in self.BINDINGS if isinstance(b, Binding) and b.id]
@@ -251,11 +281,17 @@ class AltlasApp(App[None]):
 
     def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event
-        self.events_seen.append(event)
+        if event.kind == "boost" and self.events_seen and self.events_seen[-1].kind == "boost":
+            # exploration boosts come in start/end pairs, often: the latest one says it all
+            self.events_seen[-1] = event
+        else:
+            self.events_seen.append(event)
+            del self.events_seen[:-200]  # bounded: the dashboard shows the last few
         level = {"warning": logging.WARNING, "error": logging.ERROR}.get(event.kind, logging.INFO)
         recent = list(self.log_lines)[-8:]
         if not any(event.message in text for _, text in recent):  # the engine may log it too
-            self._add_log_line(level, f"EVENT   {event.kind}: {event.message}")
+            stamp = time.strftime("%H:%M:%S")
+            self._add_log_line(level, f"{stamp} EVENT   {event.kind}: {event.message}")
         if self.live_screen() is None:  # shutting down: keep the record, show nothing
             return
         if event.kind == "checkpoint_saved":
@@ -270,6 +306,8 @@ class AltlasApp(App[None]):
             self.notify(event.message, title="Reinitialised", timeout=3)
         elif event.kind == "hint":
             self.notify(event.message, title="Hint", timeout=3)
+        elif event.kind == "attached":
+            self.notify(event.message, title="Attached", timeout=6)
         elif event.kind == "warning":
             self.notify(event.message, title="Warning", severity="warning", timeout=5)
         elif event.kind == "error":
@@ -293,18 +331,32 @@ class AltlasApp(App[None]):
             else:
                 message, details = f"{type(error).__name__}: {error}", engine_traceback(error)
                 log.error("engine failed: %s\n%s", message, details)  # to the log file too
+            self.engine_error = message
             if self._quitting:
-                self.exit(return_code=1)
+                self.exit(return_code=self._quit_code or 1)
             else:
                 self._show_error(message, details)
         elif state in (WorkerState.SUCCESS, WorkerState.CANCELLED):
             if self._quitting:
-                self.exit(return_code=1 if self.engine_error else 0)
+                self.exit(return_code=self._exit_code())
             else:
-                self.notify("the engine has stopped", title="Stopped", timeout=5)
+                self._engine_ended()
+
+    def _engine_ended(self) -> None:
+        """The engine ended on its own (an attached run finished): say so, keep the picture."""
+        screen = self.live_screen()
+        if isinstance(screen, SnapshotScreen):
+            screen.poll(force=True)
+        self.notify("the engine has stopped · q quits", title="Stopped", timeout=8)
+
+    def _exit_code(self) -> int:
+        return self._quit_code or (1 if self.engine_error else 0)
 
     def _show_error(self, message: str, details: str) -> None:
         self.engine_error = message
+        screen = self.live_screen()
+        if isinstance(screen, SnapshotScreen):
+            screen.poll(force=True)  # the header shows ✖ ERROR before the dialog covers it
         if not any(isinstance(s, ErrorScreen) for s in self.screen_stack):
             self.push_screen(ErrorScreen(message, details))
 
@@ -406,35 +458,84 @@ class AltlasApp(App[None]):
         still waits for the engine to stop and save before returning.
         """
         if self._quitting:
-            self.exit(return_code=1 if self.engine_error else 0)
+            self.exit(return_code=self._exit_code())
             return
         self._quitting = True
-        self.bridge.control.stop()
+        self.bridge.control.stop("interrupted" if self._quit_code == 130 else "stopped")
         worker = self._engine_worker
         if worker is None or worker.is_finished:
-            self.exit(return_code=1 if self.engine_error else 0)
+            self.exit(return_code=self._exit_code())
             return
         screen = self.live_screen()
         if isinstance(screen, SnapshotScreen):
             screen.set_pending("stopping")
-        self.notify("stopping the engine and saving state…", timeout=30)
+        if self.attached:
+            self.notify("detaching: the run goes on", timeout=30)
+        else:
+            self.notify("stopping the engine and saving state…", timeout=30)
+
+    async def action_interrupt(self) -> None:
+        """Ctrl+C: like quit (the engine saves), but the exit code says it was interrupted."""
+        self.interrupted = self.interrupted or "SIGINT"
+        self._quit_code = 130
+        await self.action_quit()
 
     # -- command palette --------------------------------------------------------------------
+    def _key_of(self, binding_id: str) -> str:
+        binding = next((b for b in self._bindings_with_ids() if b.id == binding_id), None)
+        if binding is None:
+            return ""
+        keys = self._keymap.get(binding_id, binding.key)
+        return ", ".join(self.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        yield SystemCommand("Pause / resume", "Pause or resume training", self.action_toggle_pause)
-        yield SystemCommand("Force a hint", "Give the learner one hint now", self.action_force_hint)
+        for command in super().get_system_commands(screen):
+            # Textual's "Keys" duplicates our Help; its "Screenshot" goes to a browser download
+            # that a terminal never shows. Ours below replace both.
+            if command.title in ("Keys", "Screenshot"):
+                continue
+            if command.title == "Quit":
+                command = SystemCommand(
+                    "Quit", f"Stop the engine, save, leave ({self._key_of('quit')})",
+                    self.action_quit,
+                )  # fmt: skip
+            yield command
+
+        def cmd(title: str, help: str, action, binding_id: str) -> SystemCommand:
+            key = self._key_of(binding_id)
+            return SystemCommand(title, f"{help} ({key})" if key else help, action)
+
+        yield cmd("Pause / resume", "Pause or resume training", self.action_toggle_pause, "pause")
+        yield cmd("Force a hint", "Give the learner one hint now", self.action_force_hint, "hint")
+        yield cmd(
+            "Reinitialise weights", "Start the policy afresh (asks first)", self.action_reinit,
+            "reinit",
+        )  # fmt: skip
+        yield cmd("Save checkpoint", "Save the task's state now", self.action_save, "save")
+        yield cmd("Help", "Show every key", self.action_help, "help")
         yield SystemCommand(
-            "Reinitialise weights", "Start the policy afresh (asks first)", self.action_reinit
+            "Screenshot", "Save an SVG of the screen to the data dir", self.action_save_screenshot
         )
-        yield SystemCommand("Save checkpoint", "Save the task's state now", self.action_save)
-        yield SystemCommand("Help", "Show every key", self.action_help)
-        for key, mode, title, _ in SCREENS:
-            yield SystemCommand(
+        for _key, mode, title, _ in SCREENS:
+            yield cmd(
                 f"Screen: {title}",
-                f"Show the {title} screen (key {key})",
+                f"Show the {title} screen",
                 lambda m=mode: self.action_show_screen(m),
+                f"screen_{mode}",
             )
+
+    def action_save_screenshot(self) -> None:
+        """Write an SVG of the current screen where the data lives, and say where."""
+        try:
+            from engine.store import paths
+
+            folder = paths().data / "screenshots"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = self.save_screenshot(path=str(folder))
+        except Exception as exc:  # noqa: BLE001 - a screenshot must not break the app
+            self.notify(f"screenshot failed: {exc}", severity="warning", timeout=6)
+            return
+        self.notify(f"saved {path}", title="Screenshot", timeout=6)
 
     # -- themes -------------------------------------------------------------------------------
     def _theme_changed(self, theme: Any) -> None:
@@ -477,7 +578,11 @@ def run_app(
         fresh=fresh,
     )
     try:
-        app.run()
+        try:
+            app.run()
+        except OSError:  # the terminal went away (SIGHUP): the engine must still save below
+            if not app.interrupted:
+                raise
     finally:
         # However the app ended, the engine must stop and save before we report.
         stopped = app.bridge.stop_and_join(timeout=60)

@@ -61,13 +61,28 @@ class StoredEngine:
     def run(
         self, control: Control, max_attempts: int | None = None, max_seconds: float | None = None
     ) -> RunSummary:
+        server = _serve(self.store, self.engine, control)  # `altlas-tui attach` can watch too
         try:
             return self.engine.run(control, max_attempts, max_seconds)
         finally:
+            if server is not None:
+                server.close(self.engine.summary())
             self.store.close()
 
     def summary(self) -> RunSummary:
         return self.engine.summary()
+
+
+def _serve(store: Any, engine: Any, control: Control) -> Any:
+    try:
+        from altlas_tui.attach.server import SnapshotServer
+
+        server = SnapshotServer.for_store(store, engine, control, command="altlas-tui")
+        server.start()
+        return server
+    except Exception as exc:  # noqa: BLE001 - viewers are a convenience, training is the job
+        logging.getLogger("altlas.tui").warning("attach server not started: %s", exc)
+        return None
 
 
 def default_engine_factory() -> EngineFactory:
@@ -162,7 +177,9 @@ class PostingLogHandler(logging.Handler):
         super().__init__(level=logging.DEBUG)
         self._post = post
         self._make = make_message
-        self.setFormatter(logging.Formatter("%(levelname)-7s %(name)s: %(message)s"))
+        self.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+        )
 
     def emit(self, record: logging.LogRecord) -> None:
         try:

@@ -125,7 +125,12 @@ class FakeEngine:
                     continue
                 self.state.batch += 1
                 if self.fail_at is not None and self.state.batch >= self.fail_at:
-                    raise RuntimeError(f"fake engine failure at batch {self.state.batch}")
+                    # like the real engine: save, publish the error status and event, raise
+                    message = f"fake engine failure at batch {self.state.batch}"
+                    self._save("error")
+                    self._publish("error")
+                    self._emit("error", f"RuntimeError: {message}", traceback=message)
+                    raise RuntimeError(message)
                 self._publish()
                 if self.state.batch % 20 == 0:
                     log.info("batch %d: best %.3f", self.state.batch, self.snapshot.best_score)
@@ -166,6 +171,7 @@ class FakeEngine:
             hints_requested=s.hints_requested,
             errors_by_type=dict(s.errors_by_type),
             top_tokens=list(s.token_counts[:10]),
+            outcome="error" if s.status == "error" else ("solved" if s.solution else "stopped"),
         )
 
     # -- commands ---------------------------------------------------------------------------
@@ -308,7 +314,9 @@ class FakeEngine:
             solution=solution,
             last_code=code,
             last_score=score,
-            last_components=(("output", round(score * 0.6, 3)), ("syntax", 0.2), ("length", -0.02)),
+            # the real engine's component names (tests check the two agree)
+            last_components=(("parses", 0.1), ("runs", 0.1), ("prints", 0.1),
+                             ("output", round(score * 0.6, 3)), ("structure", 0.02)),  # fmt: skip
             last_status=("ok", "error", "ok", "duplicate")[b % 4],
             last_error="NameError: name 'z' is not defined" if b % 4 == 1 else "",
             last_stdout="5" if b % 4 != 1 else "",
@@ -350,7 +358,7 @@ class FakeEngine:
             active_hint=st.hints[-1].text if st.hints else "",
             hints=tuple(st.hints),
             exploration_boost=0.0,
-            sandbox_level="process+rlimits (fake)",
+            sandbox_level="full",
             last_checkpoint=None,
             events=(),
         )

@@ -29,6 +29,7 @@ class Control:
         self._queue: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self.stop_reason = "stopped"  # or "interrupted" (signal, lost terminal, closed pipe)
 
     def send(self, kind: str, arg: str | None = None) -> None:
         if kind not in self.KINDS:
@@ -60,7 +61,10 @@ class Control:
     def save(self) -> None:
         self.send("save")
 
-    def stop(self) -> None:
+    def stop(self, reason: str = "stopped") -> None:
+        """Ask the engine to save and stop; `reason` is what the run history records."""
+        if not self._stop.is_set():
+            self.stop_reason = reason
         self.send("stop")
 
     @property

@@ -75,6 +75,13 @@ class Engine:
         self._paused_time = 0.0
         self._attempts_at_start = 0
         self.error: str | None = None
+        self.outcome = "running"  # then solved | budget | stopped | interrupted | error
+        self.state_path = ""  # where the task's state was last saved
+        self.archived: list[str] = []  # where --fresh moved the task's earlier state
+        self.finished: list[RunSummary] = []  # tasks left earlier in this session (switches)
+        self._t_end: float | None = None
+        self._best_cases: tuple[int, int, int, int] = (0, 0, 0, 0)
+        self._best_cases_code = ""
         self._sandbox_level = ""
 
     # -- public -----------------------------------------------------------------------------------
@@ -82,7 +89,12 @@ class Engine:
     def run(
         self, control: Control, max_attempts: int | None = None, max_seconds: float | None = None
     ) -> RunSummary:
-        """Train until stopped, solved (when `stop_on_solve`), or out of budget. Saves state on exit."""
+        """Train until stopped, solved (when `stop_on_solve`), or out of budget. Saves state on exit.
+
+        On an engine error the last state is still saved when possible (the trainer is only ever
+        left between batches or inside one batch's scoring, which does not touch the weights),
+        the run is recorded as `error`, and the exception propagates to the caller.
+        """
         with Sandbox(self.config.sandbox) as sandbox:
             self._sandbox = sandbox
             self._sandbox_level = _level(sandbox)  # fixed for the sandbox's life
@@ -94,22 +106,36 @@ class Engine:
                 tb = traceback.format_exc()
                 log.error("engine error on %s:\n%s", self.task.name, tb)
                 self.error = tb.strip().splitlines()[-1]
+                self._t_end = time.monotonic()
+                self.outcome = "error"
+                if _weights_finite(self.trainer):  # never save weights an error left as NaN
+                    try:
+                        self._save("error")
+                    except Exception:
+                        log.exception("could not save the state after the error")
                 self._publish(status="error")
                 self._emit("error", self.error, traceback=tb)
                 self._end_run("error")
                 raise
+            self._t_end = time.monotonic()
+            if outcome == "stopped" and self.trainer is not None and self.trainer.solution:
+                outcome = "solved"
+            elif outcome == "stopped":
+                outcome = control.stop_reason
+            self.outcome = outcome
             if self.trainer is not None:
                 self.trainer.close()
             self._save("exit")
             self._end_run(outcome)
-            self._publish(status="solved" if self.trainer and self.trainer.solution else "stopped")
+            self._publish(status="stopped")
             self._emit("stopped", f"stopped ({outcome})")
         return self.summary()
 
     def summary(self) -> RunSummary:
         tr = self.trainer
         if tr is None:
-            return RunSummary(task=self.task.name, seed=self.seed, algo=self.config.train.algo)
+            return RunSummary(task=self.task.name, seed=self.seed, algo=self.config.train.algo,
+                              outcome=self.outcome, error=self.error or "")  # fmt: skip
         seconds = self._elapsed()
         top = np.argsort(-tr.token_counts)[:10]
         hm = self.hints
@@ -123,6 +149,8 @@ class Engine:
             successes=tr.successes, duplicates=tr.duplicates,
             hints_requested=hm.requested if hm else 0, errors_by_type=dict(tr.errors_by_type),
             top_tokens=[(tr.tok.tokens[i], int(tr.token_counts[i])) for i in top if tr.token_counts[i] > 0],
+            outcome=self.outcome, error=self.error or "", state_path=self.state_path,
+            earlier=list(self.finished),
         )  # fmt: skip
 
     # -- the loop ---------------------------------------------------------------------------------
@@ -142,8 +170,11 @@ class Engine:
                 continue
             tr = self.trainer
             assert tr is not None and self.hints is not None
-            prefix, rows = self.hints.active_prefix(tr.config.train.batch_size)
-            stats = tr.step(hint=prefix, hint_rows=rows)
+            size = tr.config.train.batch_size
+            if max_attempts is not None:  # exact budgets: the last batch is cut
+                size = max(1, min(size, max_attempts - tr.attempts))
+            prefix, rows = self.hints.active_prefix(size)
+            stats = tr.step(hint=prefix, hint_rows=rows, size=size)
             self.hints.observe(stats, tr)
             self._drain_hints()
             for note in tr.events:  # exploration boosts (engine/fingerprint.py)
@@ -207,7 +238,13 @@ class Engine:
                 self._emit("warning", f"cannot switch to {arg}: {exc}")
                 return
             self._save("switch")
-            self._end_run("stopped")
+            self.outcome = "solved" if self.trainer.solution else "stopped"
+            self._t_end = time.monotonic()
+            self._end_run(self.outcome)
+            done = self.summary()
+            done.earlier = []
+            self.finished.append(done)
+            self.outcome, self._t_end, self.state_path = "running", None, ""
             self._start_task(task)
             self._emit("task_switched", f"switched to {task.name}", task=task.name)
         self._publish()
@@ -224,7 +261,8 @@ class Engine:
             self.config.hints, task, self.trainer.tok, enabled=self.hints_enabled
         )
         if self.store is not None and self.fresh and hasattr(self.store, "archive_task_state"):
-            self.store.archive_task_state(task.name)  # keep the old progress, start anew
+            # keep the old progress, start anew (the CLI says where it went)
+            self.archived = [str(p) for p in self.store.archive_task_state(task.name) or []]
         if self.store is not None and not self.fresh:
             state = self.store.load_task_state(task.name, expect=self.trainer.meta())
             if state is not None:
@@ -252,6 +290,8 @@ class Engine:
         self.fresh = False  # --fresh applies to the first task only; switching back resumes
         self._reset_histories()
         self._t_start = time.monotonic()
+        self._t_end = None
+        self._best_cases, self._best_cases_code = (0, 0, 0, 0), ""
         self._paused_time = 0.0
         self._last_stats = 0.0
         self._publish(status="running")
@@ -264,6 +304,7 @@ class Engine:
         if self.hints is not None:
             state["hints"] = self.hints.state_dict()
         path = self.store.save_task_state(self.task.name, state)  # flushes the run history too
+        self.state_path = str(path)
         self._checkpoint_at = time.time()
         log.info("checkpoint (%s) %s", why, path)
         self._emit(
@@ -292,7 +333,8 @@ class Engine:
         self._last: BatchStats | None = None
 
     def _elapsed(self) -> float:
-        return max(1e-9, time.monotonic() - self._t_start - self._paused_time)
+        end = self._t_end if self._t_end is not None else time.monotonic()
+        return max(1e-9, end - self._t_start - self._paused_time)
 
     def _after_batch(self, stats: BatchStats) -> None:
         tr = self.trainer
@@ -367,7 +409,9 @@ class Engine:
             task_name=self.task.name, task_description=self.task.description,
             expected_output=self.task.expected_output, status=status, algo=self.config.train.algo,
             seed=self.seed, batch=tr.batches, attempts=tr.attempts, total_attempts=tr.total_attempts,
-            elapsed=elapsed, attempts_per_second=tr.attempts / elapsed if tr.attempts else 0.0,
+            elapsed=elapsed,
+            # paused: nothing is being attempted, so the rate shown is zero, not the last one
+            attempts_per_second=tr.attempts / elapsed if tr.attempts and status != "paused" else 0.0,
             unique_programs=tr.unique_programs, successes=tr.successes, duplicates=tr.duplicates,
             errors=sum(tr.errors_by_type.values()),
             errors_by_type=tuple(sorted(tr.errors_by_type.items(), key=lambda kv: -kv[1]))[:8],
@@ -397,8 +441,17 @@ class Engine:
             active_hint=hm.active_text() if hm else "",
             hints=tuple(HintRecord(**r) for r in (hm.records[-20:] if hm else [])),
             sandbox_level=self._sandbox_level,
+            attempt_cases=case_counts(sample), best_cases=self._best_cases_for(tr),
             last_checkpoint=getattr(self, "_checkpoint_at", None), events=tuple(self._events),
         )  # fmt: skip
+
+    def _best_cases_for(self, tr: Trainer) -> tuple[int, int, int, int]:
+        # The trainer keeps the best program's text; its outcome is in the (bounded) cache.
+        if tr.best_code != self._best_cases_code:
+            found = tr.cache.get(tr.best_code) if hasattr(tr, "cache") else None
+            if found is not None:
+                self._best_cases, self._best_cases_code = case_counts(found), tr.best_code
+        return self._best_cases
 
     def _report_init(self) -> None:
         """Model health: each failed initialisation try as a warning event."""
@@ -428,6 +481,42 @@ class Engine:
                 self.on_event(Event(kind, message, data))
             except Exception:
                 log.exception("event handler failed")
+
+
+def _weights_finite(tr: Trainer | None) -> bool:
+    if tr is None:
+        return False
+    policy = getattr(tr, "policy", None)
+    if policy is None:
+        return True
+    try:
+        return all(bool(p.detach().isfinite().all()) for p in policy.parameters())
+    except Exception:
+        return False
+
+
+def case_counts(outcome: object) -> tuple[int, int, int, int]:
+    """(visible passed, visible total, hidden passed, hidden total) from an outcome's `cases`.
+
+    `cases` may be the 4-tuple itself or a sequence of case results with `passed` and `hidden`
+    (attributes or keys); anything else counts as no cases.
+    """
+    cases = getattr(outcome, "cases", None) if outcome is not None else None
+    if not cases:
+        return (0, 0, 0, 0)
+    if len(cases) == 4 and all(isinstance(c, int) for c in cases):
+        return tuple(int(c) for c in cases)  # type: ignore[return-value]
+    vp = vt = hp = ht = 0
+    for case in cases:
+        get = case.get if isinstance(case, dict) else lambda k, c=case: getattr(c, k, False)
+        passed, hidden = bool(get("passed")), bool(get("hidden"))
+        if hidden:
+            ht += 1
+            hp += passed
+        else:
+            vt += 1
+            vp += passed
+    return (vp, vt, hp, ht)
 
 
 def _level(sandbox: Sandbox | None) -> str:

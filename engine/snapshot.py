@@ -5,6 +5,7 @@ Plain data only: numbers, strings and short tuples. No tensors, locks or callbac
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 
@@ -117,3 +118,42 @@ class Snapshot:
     sandbox_level: str = ""
     last_checkpoint: float | None = None
     events: tuple[str, ...] = field(default_factory=tuple)  # recent notable events, newest last
+    # test cases passed: (visible passed, visible total, hidden passed, hidden total)
+    attempt_cases: tuple[int, int, int, int] = (0, 0, 0, 0)
+    best_cases: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+
+_NESTED = {"last_token_probs": TokenProb, "layer_stats": LayerStats, "hints": HintRecord}
+
+
+def snapshot_to_dict(snap: Snapshot) -> dict:
+    """The snapshot as JSON-ready plain data (for `attach` viewers and recorded test fixtures)."""
+    return dataclasses.asdict(snap)
+
+
+def _tupled(value):
+    if isinstance(value, list):
+        return tuple(_tupled(v) for v in value)
+    return value
+
+
+def snapshot_from_dict(data: dict) -> Snapshot:
+    """Rebuild a Snapshot from `snapshot_to_dict` output (lists back to tuples, unknown keys
+    dropped so a newer engine can talk to an older viewer)."""
+    known = {f.name for f in dataclasses.fields(Snapshot)}
+    kwargs = {}
+    for key, value in data.items():
+        if key not in known:
+            continue
+        cls = _NESTED.get(key)
+        if cls is not None and isinstance(value, list):
+            names = {f.name for f in dataclasses.fields(cls)}
+            value = tuple(
+                cls(**{k: _tupled(v) for k, v in item.items() if k in names})
+                for item in value
+                if isinstance(item, dict)
+            )
+        else:
+            value = _tupled(value)
+        kwargs[key] = value
+    return Snapshot(**kwargs)

@@ -31,6 +31,10 @@ class RunSummary:
     hints_requested: int = 0
     errors_by_type: dict[str, int] = field(default_factory=dict)
     top_tokens: list[tuple[str, int]] = field(default_factory=list)
+    outcome: str = ""  # solved | budget | stopped | interrupted | error | running
+    error: str = ""  # the engine error's last line, when outcome is error
+    state_path: str = ""  # where the task's state was saved ("" when nothing was saved)
+    earlier: list[RunSummary] = field(default_factory=list)  # tasks left before this one
 
     JSON_FIELDS = (
         "task", "seed", "algo", "solved", "attempts_to_solve", "attempts", "unique_programs",
@@ -48,17 +52,48 @@ class RunSummary:
         return out
 
 
+OUTCOME_TEXT = {
+    "solved": "SOLVED",
+    "budget": "not solved (budget used up)",
+    "stopped": "not solved (stopped)",
+    "interrupted": "not solved (interrupted)",
+    "error": "ERROR",
+    "running": "not solved",
+    "": "not solved",
+}
+
+
 def render_text(s: RunSummary) -> str:
-    """A plain-text run summary for the terminal (shown when the TUI or headless `train` ends)."""
+    """A plain-text summary for the terminal (shown when the TUI or headless `train` ends): every
+    task of the session, what happened, the figures, and where the state is."""
+    parts = [_render_one(e, short=True) for e in s.earlier]
+    parts.append(_render_one(s, short=False))
+    return "\n\n".join(parts)
+
+
+def _render_one(s: RunSummary, short: bool) -> str:
+    outcome = OUTCOME_TEXT.get(s.outcome, s.outcome)
+    if s.solved:
+        outcome = "SOLVED" + (f" after {s.attempts_to_solve:,} attempts" if s.attempts_to_solve else "")
+        if s.outcome in ("interrupted", "error"):
+            outcome += f" (then {s.outcome})"
     lines = [
         f"Task            {s.task}   (seed {s.seed}, algo {s.algo})",
-        f"Outcome         {'SOLVED' if s.solved else 'not solved'}"
-        + (f" after {s.attempts_to_solve:,} attempts" if s.solved and s.attempts_to_solve else ""),
+        f"Outcome         {outcome}",
+    ]
+    if s.outcome == "error" and s.error:
+        lines.append(f"Error           {s.error}")
+    lines += [
         f"Attempts        {s.attempts:,} this run, {s.total_attempts:,} in total",
         f"Speed           {s.attempts_per_second:,.0f} attempts/s over {s.seconds:,.1f} s",
+        f"Best score      {s.best_score:.3f}",
+        f"State saved     {s.state_path}" if s.state_path else "State saved     (nothing saved)",
+    ]
+    if short:
+        return "\n".join(lines)
+    lines[4:4] = [
         f"Unique programs {s.unique_programs:,}   duplicates {s.duplicates:,}   successes {s.successes:,}",
         f"Hints           {s.hints_requested} requested, {s.hints_provided} provided",
-        f"Best score      {s.best_score:.3f}",
     ]
     best = s.solution or s.best_code
     if best:

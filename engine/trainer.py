@@ -152,17 +152,21 @@ class Trainer:
     # -- the loop body ----------------------------------------------------------------------------
 
     def step(
-        self, hint: list[int] | None = None, hint_rows: int = 0, entropy_boost: float = 0.0
+        self,
+        hint: list[int] | None = None,
+        hint_rows: int = 0,
+        entropy_boost: float = 0.0,
+        size: int | None = None,
     ) -> BatchStats:
         """One batch: sample, execute and score, learn.
 
         With `train.pipeline` the sandbox runs this batch (in another process, waited on by a
         thread) while the learner updates on the previous batch, so both cores work at once; the
-        update then lags sampling by one batch.
+        update then lags sampling by one batch. `size` cuts this batch (exact attempt budgets).
         """
         t0 = time.perf_counter()
         tc = self.config.train
-        B = tc.batch_size
+        B = tc.batch_size if size is None else max(1, min(size, tc.batch_size))
 
         # 1. sample under the syntax masks
         self.grammar.maybe_reset()

@@ -15,7 +15,18 @@ from altlas_tui.widgets.key_values import KeyValues
 from engine.events import Event
 from engine.snapshot import Snapshot
 
-EVENTS_SHOWN = 5
+EVENTS_SHOWN = 12  # newest first; the panel shows as many as fit
+
+
+KIND_LABEL = {"checkpoint_saved": "saved", "task_switched": "switched", "started": "start"}
+
+
+def cases_text(cases: tuple[int, ...]) -> str:
+    """`cases 4/5 · hidden 1/1` from (visible passed, total, hidden passed, total); "" if none."""
+    if len(cases) != 4 or not (cases[1] or cases[3]):
+        return ""
+    vp, vt, hp, ht = cases
+    return f"cases {vp}/{vt}" + (f" · hidden {hp}/{ht}" if ht else "")
 
 
 def attempt_status(snap: Snapshot) -> str:
@@ -52,17 +63,18 @@ class DashboardScreen(SnapshotScreen):
                 with Vertical(id="best-panel", classes="panel") as best:
                     best.border_title = "Best program"
                     yield CodeView(id="best-code")
-            with Vertical(id="dash-right"):
-                with Vertical(id="counters-panel", classes="panel") as counters:
-                    counters.border_title = "Counters"
-                    yield KeyValues(columns=1, label_width=18, id="counters")
+                    yield Static("", id="best-cases")
+            with VerticalScroll(id="dash-right"):
                 with Vertical(id="history-panel", classes="panel") as history:
                     history.border_title = "Recent batches"
                     yield HistorySpark("mean score", id="spark-score")
                     yield HistorySpark("best score", id="spark-best")
                     yield HistorySpark("success rate", fmt="{:.0%}", id="spark-success")
+                with Vertical(id="counters-panel", classes="panel") as counters:
+                    counters.border_title = "Counters"
+                    yield KeyValues(columns=2, label_width=18, id="counters")
                 with Vertical(id="events-panel", classes="panel") as events:
-                    events.border_title = "Recent events"
+                    events.border_title = "Recent events (newest first)"
                     yield Static("", id="events")
 
     def apply_snapshot(self, snap: Snapshot) -> None:
@@ -78,11 +90,15 @@ class DashboardScreen(SnapshotScreen):
         self.query_one("#live-code", CodeView).show(snap.last_code)
         status = escape(attempt_status(snap))
         out = escape(snap.last_stdout.strip().replace("\n", "⏎")[:60])
+        cases = cases_text(snap.attempt_cases)
         self._set(
             "#live-status",
             f"[$text-muted]status[/] [b]{status}[/b]   [$text-muted]score[/] [b]{snap.last_score:.3f}[/b]"
+            + (f"   [b]{cases}[/b]" if cases else "")
             + (f"   [$text-muted]stdout[/] {out}" if out else ""),
         )
+        best_cases = cases_text(snap.best_cases)
+        self._set("#best-cases", f"[$text-muted]{best_cases}[/]" if best_cases else "")
         self.query_one("#live-components", KeyValues).show(
             [(name, f"{value:+.3f}") for name, value in snap.last_components]
         )
@@ -121,9 +137,10 @@ class DashboardScreen(SnapshotScreen):
             self._show_events()
 
     def _show_events(self) -> None:
-        recent = self.altlas.events_seen[-EVENTS_SHOWN:]
+        recent = self.altlas.events_seen[-EVENTS_SHOWN:][::-1]  # newest first: cut the oldest
         text = Content("\n").join(
-            Content.assemble((f"{ev.kind:<17}", "$text-accent"), ev.message) for ev in recent
+            Content.assemble((f"{KIND_LABEL.get(ev.kind, ev.kind):<8} ", "$text-accent"), ev.message)
+            for ev in recent
         )
         self.query_one("#events", Static).update(text or Content("(none yet)"))
 

@@ -13,7 +13,10 @@ from textual.widgets import Static
 class ErrorScreen(ModalScreen[None]):
     """The engine stopped with an error. Escape returns to the last picture, q quits."""
 
-    BINDINGS = [Binding("escape", "dismiss_error", "Back", id="error_back")]
+    BINDINGS = [
+        Binding("escape", "dismiss_error", "Back", id="error_back"),
+        Binding("q", "app.quit", "Quit", id="error_quit", show=False),
+    ]
 
     def __init__(self, message: str, details: str = "") -> None:
         super().__init__()
@@ -27,7 +30,8 @@ class ErrorScreen(ModalScreen[None]):
             with VerticalScroll(id="error-details"):
                 yield Static(Content(self.details or "(no traceback)"))
             yield Static(
-                "Escape: back to the last picture · q: quit (also in the Log screen and the log file)",
+                "The last good state was saved when possible (see the Log screen and the log "
+                "file). Escape: back to the last picture · q: quit",
                 id="error-help",
             )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -18,7 +18,10 @@ INTRO = (
 class HelpScreen(ModalScreen[None]):
     """Lists the app's bindings with their current keys (after any rebinding in the config)."""
 
-    BINDINGS = [Binding("escape,question_mark,f1", "close", "Close", id="help_close")]
+    BINDINGS = [
+        Binding("escape,question_mark,f1", "close", "Close", id="help_close"),
+    ]
+    AUTO_FOCUS = "#help-dialog"  # so Up/Down/PageDown/End scroll it at once
 
     def __init__(self, rows: list[tuple[str, str]]) -> None:
         super().__init__()
@@ -30,12 +33,16 @@ class HelpScreen(ModalScreen[None]):
             Content.assemble((f"{key:>{width}}", "bold $text-accent"), "   ", description)
             for key, description in self.rows
         )
-        with Vertical(id="help-dialog", classes="dialog"):
+        # One scrolling dialog: at 24 rows the list does not fit, and every line must be reachable.
+        with VerticalScroll(id="help-dialog", classes="dialog") as dialog:
+            dialog.can_focus = True
+            dialog.border_subtitle = "↑↓ PgUp PgDn scroll · Escape close"
             yield Static("AltLAS TUI — keys", id="help-title")
             yield Static(INTRO, id="help-intro")
             yield Static(table, id="help-keys")
             yield Static(
-                "Ctrl+P: command palette (all commands, themes) · Escape: close", id="help-foot"
+                "Ctrl+P: command palette (all commands, themes, screenshot) · Escape: close",
+                id="help-foot",
             )
 
     def action_close(self) -> None:

@@ -70,7 +70,8 @@ class HintsScreen(SnapshotScreen):
                 ("backoff level", str(snap.hint_backoff_level)),
                 ("impact (mean Δ)", impact),
                 ("exploration boost", f"{snap.exploration_boost:.2f}"),
-                ("attempts", f"{snap.attempts:,}"),
+                ("attempts this run", f"{snap.attempts:,}"),
+                ("total attempts", f"{snap.total_attempts:,}"),
                 ("best score", f"{snap.best_score:.3f}"),
             ]
         )

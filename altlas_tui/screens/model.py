@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Grid, Horizontal, Vertical
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Static
@@ -26,29 +26,30 @@ class ModelScreen(SnapshotScreen):
         self._plot_timer: Timer | None = None
 
     def compose_body(self) -> ComposeResult:
-        with Horizontal(id="model-top"):
-            with Vertical(id="layers-panel", classes="panel") as p:
-                p.border_title = "Weights per layer"
-                yield KeyedTable(
-                    ["Layer", "Mean", "Std", "Min", "Max", "Near 0", "Grad norm"], id="layers"
-                )
-            with Vertical(id="train-panel", classes="panel") as p:
-                p.border_title = "Training"
-                yield KeyValues(columns=1, label_width=14, id="train-stats")
-                yield Static("", id="health")
-        if self.altlas.low_bandwidth:
-            with Vertical(id="model-sparks", classes="panel") as p:
-                p.border_title = "Over recent batches (low-bandwidth mode: no plots)"
-                yield HistorySpark("loss", fmt="{:.4f}", id="spark-loss")
-                yield HistorySpark("entropy", fmt="{:.4f}", id="spark-entropy")
-                yield HistorySpark("grad norm", fmt="{:.4f}", id="spark-grad")
-                yield HistorySpark("weights hist", fmt="{:.0f}", id="spark-hist")
-        else:
-            with Grid(id="model-plots"):
-                yield SeriesPlot("Weight histogram", kind="bars", id="plot-hist")
-                yield SeriesPlot("Loss", id="plot-loss")
-                yield SeriesPlot("Entropy", id="plot-entropy")
-                yield SeriesPlot("Gradient norm", id="plot-grad")
+        with VerticalScroll(id="model-scroll"):
+            with Horizontal(id="model-top"):
+                with Vertical(id="layers-panel", classes="panel") as p:
+                    p.border_title = "Weights per layer"
+                    yield KeyedTable(
+                        ["Layer", "Mean", "Std", "Min", "Max", "Near 0", "Grad norm"], id="layers"
+                    )
+                with Vertical(id="train-panel", classes="panel") as p:
+                    p.border_title = "Training"
+                    yield KeyValues(columns=1, label_width=14, id="train-stats")
+                    yield Static("", id="health")
+            if self.altlas.low_bandwidth:
+                with Vertical(id="model-sparks", classes="panel") as p:
+                    p.border_title = "Over recent batches (low-bandwidth mode: no plots)"
+                    yield HistorySpark("loss", fmt="{:.4f}", id="spark-loss")
+                    yield HistorySpark("entropy", fmt="{:.4f}", id="spark-entropy")
+                    yield HistorySpark("grad norm", fmt="{:.4f}", id="spark-grad")
+                    yield HistorySpark("weights hist", fmt="{:.0f}", id="spark-hist")
+            else:
+                with Grid(id="model-plots"):
+                    yield SeriesPlot("Weight histogram", kind="bars", id="plot-hist")
+                    yield SeriesPlot("Loss", id="plot-loss")
+                    yield SeriesPlot("Entropy", id="plot-entropy")
+                    yield SeriesPlot("Gradient norm", id="plot-grad")
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -16,6 +16,9 @@ class CodeView(Static):
         min-height: 3;
         padding: 0 1;
         background: $surface;
+        /* a wrapped continuation would look like a numbered line: cut long lines with … */
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     """
 

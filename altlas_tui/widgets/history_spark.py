@@ -35,5 +35,9 @@ class HistorySpark(Horizontal):
         if data == self._data:
             return
         self._data = data
-        self.query_one(Sparkline).data = list(data)
+        spark = self.query_one(Sparkline)
+        # Sparkline scales from the series' own minimum, so a flat series sits on the floor and
+        # reads as "zero": scale a flat positive series from zero instead (full-height bars).
+        flat = len(data) > 1 and len(set(data)) == 1 and data[0] > 0
+        spark.data = [0.0, *data] if flat else list(data)
         self.query_one(".hs-value", Static).update(self.fmt.format(data[-1]) if data else "—")

@@ -48,3 +48,5 @@ class LevelLog(RichLog):
         self.clear()
         for levelno, text in lines:
             self.add(levelno, text)
+        # after a filter change, show the newest lines (where the reader was), not the top
+        self.scroll_end(animate=False, immediate=False)

@@ -14,6 +14,7 @@ _LABELS = {
     "stopped": "■ STOPPED",
     "error": "✖ ERROR",
 }
+_SHORT = {"solved": "✔ SOLVED", "starting": "◌ START"}
 
 
 PENDING_TIMEOUT = 3.0  # seconds a pending label may show without the engine confirming
@@ -25,6 +26,7 @@ class RunIndicator(Static):
     DEFAULT_CSS = """
     RunIndicator {
         width: 22;  /* fixed: an auto width kept stale sizes from earlier labels */
+        &.-narrow { width: 13; }
         text-align: center;
         text-wrap: nowrap;
         text-overflow: ellipsis;
@@ -41,14 +43,20 @@ class RunIndicator(Static):
 
     status: reactive[str] = reactive("starting")
     pending: reactive[str] = reactive("")
+    solved: reactive[bool] = reactive(False)  # a stopped run that found a solution
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._clear_timer: Timer | None = None
 
     def render(self) -> str:
+        narrow = self.has_class("-narrow")
         if self.pending:
             return f"… {self.pending.upper()}"
+        if self.status == "stopped" and self.solved:
+            return "✔ SOLVED" if narrow else "■ STOPPED · SOLVED"
+        if narrow:
+            return _SHORT.get(self.status) or _LABELS.get(self.status, self.status.upper())
         return _LABELS.get(self.status, self.status.upper())
 
     def watch_status(self, old: str, new: str) -> None:

@@ -21,13 +21,16 @@ class StatusBar(Horizontal):
         background: $panel;
     }
     StatusBar > #sb-title { width: auto; padding: 0 1; text-style: bold; color: $text-primary; }
-    StatusBar > #sb-info { width: 1fr; padding: 0 1; color: $text-muted; }
+    StatusBar > #sb-info { width: 1fr; padding: 0 1; color: $text-muted; text-wrap: nowrap; }
     """
+
+    NARROW = 100  # below this many columns: short title and indicator, the info that fits
 
     def __init__(self, screen_title: str) -> None:
         super().__init__()
         self.screen_title = screen_title
         self._info = ""
+        self._snap: Snapshot | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(f"AltLAS · {self.screen_title}", id="sb-title")
@@ -38,12 +41,37 @@ class StatusBar(Horizontal):
     def indicator(self) -> RunIndicator:
         return self.query_one(RunIndicator)
 
+    def on_resize(self) -> None:
+        narrow = self.size.width < self.NARROW
+        self.indicator.set_class(narrow, "-narrow")
+        title = self.screen_title if narrow else f"AltLAS · {self.screen_title}"
+        self.query_one("#sb-title", Static).update(title)
+        if self._snap is not None:
+            self._info = ""
+            self.show(self._snap)
+
     def show(self, snap: Snapshot) -> None:
+        self._snap = snap
         self.indicator.status = snap.status
-        info = (
-            f"task {snap.task_name} · batch {snap.batch:,} · {snap.attempts:,} attempts"
-            f" · best {snap.best_score:.3f}"
-        )
+        self.indicator.solved = snap.solution is not None
+        room = self.query_one("#sb-info").content_size.width or 200
+        info = next((v for v in info_variants(snap) if len(v) <= room), info_variants(snap)[-1])
         if info != self._info:
             self._info = info
             self.query_one("#sb-info", Static).update(Content(info))  # names are data, not markup
+
+
+def info_variants(snap: Snapshot) -> list[str]:
+    """The header's progress line, longest first: the task, attempts and best score always fit
+    at 80 columns; the batch and the task's total attempts come when there is room."""
+    total = ""
+    if snap.total_attempts > snap.attempts:
+        total = f" ({snap.total_attempts:,} total)"
+    full = (
+        f"task {snap.task_name} · {snap.attempts:,} attempts{total} · best {snap.best_score:.3f}"
+        f" · batch {snap.batch:,}"
+    )
+    mid = f"task {snap.task_name} · {snap.attempts:,} attempts{total} · best {snap.best_score:.3f}"
+    short = f"{snap.task_name} · {snap.attempts:,} att · best {snap.best_score:.3f}"
+    tiny = f"{snap.task_name} · {snap.attempts:,}"
+    return [full, mid, short, tiny]

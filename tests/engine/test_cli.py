@@ -36,6 +36,12 @@ def test_help():
         ("bench", "--tasks", "add_two_numbers", "--seeds", "0"),
         ("train", "--task", "add_two_numbers", "--algo", "genetic"),
         ("train", "--task", "add_two_numbers", "--set", "train.nope=1"),
+        ("train", "--task", "add_two_numbers", "--max-attempts", "-5"),
+        ("train", "--task", "add_two_numbers", "--max-seconds", "0"),
+        ("bench", "--seeds", "-1"),
+        ("history", "--task", "nope"),
+        ("score", "--task", "add_two_numbers", "--set", "train.nope=1", "-"),
+        ("attach",),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args):
@@ -64,8 +70,19 @@ def test_score_json(tmp_path):
     out = run("score", "--task", "add_two_numbers", str(prog), "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert set(data) == {"task", "score", "success", "components", "reasons", "stdout", "status"}
+    assert set(data) == {
+        "task", "score", "success", "components", "reasons", "stdout", "status", "cases"
+    }  # fmt: skip
     assert data["success"] is True and data["score"] == 1.0
+    for case in data["cases"]:
+        assert set(case) == {"inputs", "expected", "got", "passed", "hidden"}
+    other = tmp_path / "q.py"
+    other.write_text("print(8 + 1)\n")
+    out = run("score", "--task", "add_two_numbers", str(prog), str(other), "--json")
+    both = json.loads(out.stdout)
+    assert [d["success"] for d in both] == [True, False]
+    out = run("score", "--task", "add_two_numbers", str(prog), str(other))
+    assert out.returncode == 0 and out.stdout.count("Score ") == 2 and str(other) in out.stdout
     out = run("score", "--task", "add_two_numbers", "-", "--json", stdin="print(8)\n")
     data = json.loads(out.stdout)
     assert data["success"] is False and data["reasons"]
@@ -88,7 +105,7 @@ def test_train_json_resume_and_fresh():
     assert set(summary) == SUMMARY_KEYS and summary["event"] == "summary"
     assert all(x["event"] == "progress" for x in lines[:-1])
     first_total = summary["total_attempts"]
-    assert first_total == summary["attempts"] >= 600 or summary["solved"]
+    assert first_total == summary["attempts"] == 600 or summary["solved"]  # exact budget
     # the next run resumes the saved state
     out = run("train", "--task", "add_two_numbers", "--max-attempts", "256", "--json")
     again = json.loads(out.stdout.splitlines()[-1])
@@ -97,6 +114,7 @@ def test_train_json_resume_and_fresh():
     out = run("train", "--task", "add_two_numbers", "--max-attempts", "256", "--json", "--fresh")
     fresh = json.loads(out.stdout.splitlines()[-1])
     assert fresh["total_attempts"] == fresh["attempts"]
+    assert "--fresh: archived the earlier state to" in out.stderr
 
 
 def test_bench_json_and_history():
@@ -109,3 +127,53 @@ def test_bench_json_and_history():
     assert all(set(d) == SUMMARY_KEYS for d in data)
     hist = run("history")
     assert hist.returncode == 0 and "bench" in hist.stdout
+
+
+def test_bench_task_file_alone_runs_only_that_file(tmp_path):
+    from engine.tasks import load_task
+
+    src = load_task("add_two_numbers")
+    task = tmp_path / "mine.json"
+    task.write_text(open(src.path, encoding="utf-8").read(), encoding="utf-8")
+    out = run("bench", "--task-file", str(task), "--seeds", "1", "--max-attempts", "64", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert len(data) == 1  # not every shipped benchmark as well
+    assert data[0]["attempts"] == 64 or data[0]["solved"]
+
+
+def test_closed_stdout_ends_cleanly_and_records_interrupted(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "altlas_tui.cli", "train", "--task", "basic_loop", "--json",
+         "--max-attempts", "100000", "--set", "train.batch_size=32"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # like `| head -1`: read one line, then hang up
+    assert json.loads(first)["event"] == "progress"
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 141, err
+    assert "Traceback" not in err and "internal error" not in err
+    hist = run("history", "--json")
+    runs = json.loads(hist.stdout)
+    assert runs[-1]["outcome"] == "interrupted"
+
+
+def test_ctrl_c_in_train_saves_and_exits_130(tmp_path):
+    import signal
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "altlas_tui.cli", "train", "--task", "basic_loop", "--json",
+         "--max-attempts", "100000", "--set", "train.batch_size=32"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    proc.stdout.readline()  # training has started
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    summary = json.loads(out.splitlines()[-1])
+    assert summary["event"] == "summary" and summary["attempts"] > 0
+    runs = json.loads(run("history", "--json").stdout)
+    assert runs[-1]["outcome"] == "interrupted"

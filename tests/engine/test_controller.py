@@ -125,7 +125,7 @@ def test_switch_back_keeps_progress():
         store.close()
 
 
-def test_engine_error_keeps_last_checkpoint(monkeypatch):
+def test_engine_error_saves_the_last_good_state_and_records_error(monkeypatch):
     store = Store()
     try:
         engine = Engine(_config(), "add_two_numbers", store=store, fresh=True)
@@ -142,6 +142,57 @@ def test_engine_error_keeps_last_checkpoint(monkeypatch):
         with pytest.raises(RuntimeError):
             engine2.run(Control())
         assert engine2.snapshot.status == "error"
-        assert store.load_task_state("add_two_numbers")["counters"]["total_attempts"] == saved
+        # the batch before the failing callback completed: it is saved, not lost
+        after = store.load_task_state("add_two_numbers")["counters"]["total_attempts"]
+        assert after == saved + engine2.snapshot.attempts > saved
+        summary = engine2.summary()
+        assert summary.outcome == "error" and "boom" in summary.error
+        assert summary.state_path
+        runs = sorted(store.runs.list_runs("add_two_numbers"), key=lambda r: r["id"])
+        assert runs[-1]["outcome"] == "error"
     finally:
         store.close()
+
+
+def test_budget_is_exact_and_an_interrupt_is_recorded_as_such():
+    store = Store()
+    try:
+        engine = Engine(_config(), "add_two_numbers", store=store, fresh=True)
+        summary = engine.run(Control(), max_attempts=50)  # batch 32: the second batch is cut
+        assert summary.attempts == 50
+        assert summary.outcome in ("budget", "solved")
+        control = Control()
+        engine2 = Engine(_config(), "add_two_numbers", store=store)
+        engine2.on_batch = lambda snap: control.stop("interrupted")
+        summary2 = engine2.run(control)
+        assert summary2.outcome in ("interrupted", "solved")
+        assert summary2.total_attempts == 50 + summary2.attempts
+        assert summary2.state_path.endswith(".pt") or summary2.state_path
+        runs = sorted(store.runs.list_runs("add_two_numbers"), key=lambda r: r["id"])
+        assert runs[-1]["outcome"] == summary2.outcome
+        assert engine2.snapshot.status == "stopped"
+    finally:
+        store.close()
+
+
+def test_snapshot_round_trips_through_json_and_counts_cases():
+    import json
+
+    from engine.controller import case_counts
+    from engine.snapshot import snapshot_from_dict, snapshot_to_dict
+
+    engine = Engine(_config(), "add_two_numbers")
+    engine.run(Control(), max_attempts=32)
+    snap = engine.snapshot
+    assert snap.layer_stats and snap.token_counts
+    assert snapshot_from_dict(json.loads(json.dumps(snapshot_to_dict(snap)))) == snap
+
+    class Case:
+        def __init__(self, passed, hidden):
+            self.passed, self.hidden = passed, hidden
+
+    class Out:
+        cases = [Case(True, False), Case(False, False), Case(True, True)]
+
+    assert case_counts(Out()) == (1, 2, 1, 1)
+    assert case_counts(object()) == (0, 0, 0, 0)

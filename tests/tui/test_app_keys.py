@@ -141,7 +141,8 @@ async def test_question_mark_shows_help_with_current_keys(harness):
         rows = dict((desc, keys) for keys, desc in app.screen.rows)
         assert rows["Give the learner a hint now"] == "g"
         assert rows["Pause or resume training"] == "space, p"
-        assert rows["Quit (stops the engine, saves state)"] == "q, ^c"
+        assert rows["Quit (stops the engine, saves state)"] == "q"
+        assert rows["Quit (stops the engine, saves state, exit code 130)"] == "^c"
         assert rows["Screen: Log"] == "6"
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, HelpScreen))
@@ -169,7 +170,8 @@ async def test_ctrl_c_quits_the_same_way(harness):
         await pilot.press("ctrl+c")
         await wait_for(pilot, lambda: not app.is_running, timeout=10)
     assert harness.engine.stopped and harness.engine.saves >= 1
-    assert app.return_code == 0
+    assert app.return_code == 130  # interrupted, like every other command
+    assert app.bridge.control.stop_reason == "interrupted"
 
 
 async def test_keys_are_rebindable_from_config(harness):
@@ -183,6 +185,8 @@ async def test_keys_are_rebindable_from_config(harness):
         assert not harness.engine.paused  # p is no longer bound
         await pilot.press("x")
         await wait_for(pilot, lambda: harness.engine.paused)
+        footer_keys = {k.key for k in app.screen.query("FooterKey")}
+        assert "x" in footer_keys and "space" not in footer_keys  # the footer shows the new key
         await pilot.press("0")
         await wait_for(pilot, lambda: app.current_mode == "log")
 
@@ -205,6 +209,16 @@ async def test_engine_error_shows_error_screen_and_app_stays_alive(harness):
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, ErrorScreen))
         await wait_for(pilot, lambda: any("engine failed" in text for _, text in app.log_lines))
+        assert app.screen.query_one("RunIndicator").status == "error"  # the header says so
+        await pilot.press("q")
+        await wait_for(pilot, lambda: not app.is_running, timeout=10)
+    assert app.return_code == 1
+
+
+async def test_q_quits_from_the_error_dialog_itself(harness):
+    app = harness.app(fail_at=5)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, ErrorScreen))
         await pilot.press("q")
         await wait_for(pilot, lambda: not app.is_running, timeout=10)
     assert app.return_code == 1
