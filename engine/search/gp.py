@@ -147,7 +147,7 @@ class GPStep:
         for ind in inds:
             if self.cfg.archive:
                 self.archive.add(ind)
-            # donors: the top quarter and any program that passes a case nobody is required to
+            # donors: the top quarter, and any program exact on some case (a specialist's parts)
             if self.cfg.donors and (id(ind) in donors or any(c >= 1.0 for c in ind.cases)):
                 self.pool.add(self.mutator.body(ind.tokens), ind.score)
 

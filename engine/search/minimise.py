@@ -168,8 +168,9 @@ def minimise(code: str, succeeds: Succeeds, batch: int = 64, max_calls: int = 50
         return code
     current, reduced, calls = code, False, 0
     pending_check = True  # the original is checked together with the first candidates
+    failed: set[str] = set()  # never ask twice about a candidate that already failed
     while calls < max_calls:
-        cands = reductions(current)
+        cands = [c for c in reductions(current) if c not in failed]
         accepted = None
         for lo in range(0, max(1, len(cands)), batch):
             chunk = cands[lo : lo + batch]
@@ -185,6 +186,7 @@ def minimise(code: str, succeeds: Succeeds, batch: int = 64, max_calls: int = 50
                 if not got[0]:
                     return code
                 got = got[1:]
+            failed.update(c for c, ok in zip(chunk, got, strict=True) if not ok)
             hit = next((c for c, ok in zip(chunk, got, strict=True) if ok), None)
             if hit is not None:
                 accepted = hit
