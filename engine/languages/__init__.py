@@ -1,0 +1,1 @@
+"""Language plug-ins (placeholder docstring, replaced below)."""
