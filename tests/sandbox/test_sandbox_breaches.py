@@ -82,15 +82,22 @@ def test_finalizer_spinning_on_release_of_globals_is_blamed_on_its_program(box: 
 
 
 def test_compile_cache_cannot_starve_later_programs(secret_env: None) -> None:
-    def bomb(k: int) -> str:  # ~1.2 MB of folded constants from 5 KB of source
-        terms = " + ".join(f"'{chr(97 + (i + k) % 26)}' * 4096" for i in range(300))
-        return f"# {k}\nx = {terms}\nprint(len(x))"
+    def tree(leaves: list[str]) -> str:  # balanced: folding costs n log n, not n^2
+        if len(leaves) == 1:
+            return leaves[0]
+        mid = len(leaves) // 2
+        return f"({tree(leaves[:mid])}+{tree(leaves[mid:])})"
+
+    def bomb(k: int) -> str:  # ~3.7 MB of folded constants from 16 KB of source
+        leaves = [f"'{chr(97 + (i + k) % 26)}'*4096" for i in range(900)]
+        return f"# {k}\nx = {tree(leaves)}\nprint(len(x))"
 
     with Sandbox(SandboxConfig(timeout=2.0, workers=1)) as sb:
-        for k in range(60):  # one per call: all land in the same (first) worker's cache
-            assert sb.run_many([bomb(k)])[0].stdout == "1228800\n"
-        r = sb.run_many(["x = [0] * (26 * 10**6)\nprint(len(x))"])[0]
-        assert (r.status, r.stdout) == ("ok", "26000000\n"), r
+        for k in range(80):  # one per call: all land in the same (first) worker's cache
+            r = sb.run_many([bomb(k)])[0]
+            assert r.stdout == "3686400\n", r
+        r = sb.run_many(["x = [0] * (2 * 10**7)\nprint(len(x))"])[0]
+        assert (r.status, r.stdout) == ("ok", "20000000\n"), r
 
 
 # -- 4. fast tier: deadlines ------------------------------------------------------------------

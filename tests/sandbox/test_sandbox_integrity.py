@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from engine.sandbox.worker.integrity import Integrity
 from engine.sandbox.worker.fast import fast_builtins as _fast_builtins
+from engine.sandbox.worker.integrity import Integrity
 
 
 @pytest.fixture
