@@ -109,8 +109,9 @@ def plan_variants(scorer: TaskScorer, code: str, ran: bool) -> Plan:
 
 
 def _node_live(live: Liveness, node: ast.AST) -> bool:
-    if isinstance(node, ast.UnaryOp):
-        node = node.operand
+    # A negative number is `-constant`: the walk records one of the two nodes.
+    if isinstance(node, ast.UnaryOp) and live.node_live(node.operand):
+        return True
     return live.node_live(node)
 
 
