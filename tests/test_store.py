@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -25,7 +26,13 @@ from engine.store import (
     setup_logging,
 )
 from engine.store.atomic import atomic_write_text
-from engine.store.checkpoints import encode_checkpoint
+from engine.store.checkpoints import (
+    _HEADER,
+    FORMAT_VERSION,
+    MAGIC,
+    CorruptCheckpoint,
+    encode_checkpoint,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -274,6 +281,77 @@ def test_odd_task_names_stay_inside_the_checkpoint_folder():
 def test_encode_is_deterministic_header():
     data = encode_checkpoint("t", {"a": 1})
     assert data[:8] == b"ALTLASCK"
+    assert data[8] == FORMAT_VERSION == 2
+
+
+def _file_with_payload(path: Path, payload_obj: object, version: int = FORMAT_VERSION) -> Path:
+    """A checkpoint file with a valid header around an arbitrary torch.save payload."""
+    import hashlib
+    import io
+
+    buf = io.BytesIO()
+    torch.save(payload_obj, buf)
+    payload = buf.getvalue()
+    path.write_bytes(_HEADER.pack(MAGIC, version, len(payload), hashlib.sha256(payload).digest())
+                     + payload)  # fmt: skip
+    return path
+
+
+class _RunsCodeWhenUnpickled:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_payload_is_loaded_without_running_pickled_code(tmp_path):
+    marker = tmp_path / "pwned"
+    bad = _file_with_payload(
+        tmp_path / "t.pt",
+        {"task": "t", "saved_at": 0.0, "state": {"x": _RunsCodeWhenUnpickled(marker)}},
+    )
+    with pytest.raises(CorruptCheckpoint, match="unreadable payload"):
+        read_checkpoint(bad)
+    assert not marker.exists()
+
+
+def test_numpy_arrays_and_scalars_become_plain_data_and_come_back(tmp_path):
+    state = {"counts": np.arange(5, dtype=np.int64), "f": np.array([[1.5, 2.5]], dtype=np.float32),
+             "score": np.float64(0.75), "n": np.int32(3), "pq": [(np.float64(0.5), "x", 1)]}  # fmt: skip
+    path = tmp_path / "t.pt"
+    path.write_bytes(encode_checkpoint("t", state))
+    loaded = read_checkpoint(path)["state"]
+    assert isinstance(loaded["counts"], np.ndarray) and loaded["counts"].dtype == np.int64
+    np.testing.assert_array_equal(loaded["counts"], state["counts"])
+    assert loaded["f"].dtype == np.float32 and loaded["f"].shape == (1, 2)
+    assert type(loaded["score"]) is float and loaded["score"] == 0.75
+    assert type(loaded["n"]) is int and loaded["n"] == 3
+    assert loaded["pq"] == [(0.5, "x", 1)] and type(loaded["pq"][0][0]) is float
+
+
+@pytest.mark.parametrize(
+    ("state", "where"),
+    [
+        ({"a": {"b": object()}}, "state.a.b: object"),
+        ({"a": [1, {2, 3}]}, "state.a[1]: set"),
+        ({"codes": np.array(["x", "y"])}, "state.codes: numpy array of dtype <U1"),
+        ({"a": {(1, 2): 3}}, "state.a: key (1, 2)"),
+    ],
+)
+def test_save_refuses_non_plain_state_naming_the_key(state, where):
+    with Store() as store, pytest.raises(TypeError, match=re.escape(where)):
+        store.save_task_state("t", state)
+    assert not paths().checkpoints.joinpath("t.pt").exists()
+
+
+def test_format_1_files_with_pickled_numpy_arrays_still_load(tmp_path):
+    state = {"token_counts": np.arange(4, dtype=np.int64), "w": torch.ones(2), "meta": {"v": 1}}
+    old = _file_with_payload(tmp_path / "old.pt", {"task": "t", "saved_at": 0.0, "state": state},
+                             version=1)  # fmt: skip
+    loaded = read_checkpoint(old)["state"]
+    np.testing.assert_array_equal(loaded["token_counts"], state["token_counts"])
+    assert torch.equal(loaded["w"], state["w"])
 
 
 def test_last_task_round_trip():

@@ -12,6 +12,7 @@
 Nothing here imports torch until a checkpoint is read or written, so `paths`/`history` stay fast.
 """
 
+from engine.store.adapters import HistoryOnlyStore
 from engine.store.atomic import (
     atomic_write_bytes,
     atomic_write_text,
@@ -27,6 +28,7 @@ from engine.store.checkpoints import (
 from engine.store.lock import LockHeld
 from engine.store.logs import setup_logging
 from engine.store.paths import Paths, paths
+from engine.store.protocols import EngineStore, RunHistory
 from engine.store.rundb import OUTCOMES, RunDB
 from engine.store.store import Store
 
@@ -34,9 +36,12 @@ __all__ = [
     "OUTCOMES",
     "CheckpointMismatch",
     "CorruptCheckpoint",
+    "EngineStore",
+    "HistoryOnlyStore",
     "LockHeld",
     "Paths",
     "RunDB",
+    "RunHistory",
     "Store",
     "StoreReadOnly",
     "atomic_write_bytes",

@@ -5,8 +5,14 @@ small header (magic, format version, payload length, SHA-256) followed by a `tor
 so truncation, garbage and bit rot are detected before anything is unpickled. A bad file is moved
 aside as `<name>.corrupt-<timestamp>` (never deleted) and the previous good one is used.
 
-Checkpoints are the user's own files in their data folder, so they are loaded with
-`weights_only=False` (they hold numpy arrays and RNG states, not just tensors).
+Payloads are loaded with `torch.load(..., weights_only=True)`: no pickled code runs even for a
+file someone else handed you. So a checkpoint holds plain data only (dicts, lists, tuples, str,
+int, float, bool, None, tensors); `encode_state` turns numpy arrays into tagged tensors and numpy
+scalars into Python numbers at save time, `decode_state` turns the arrays back at load time, and
+anything else is refused when saving (naming the key), never discovered at the next start.
+
+Format 1 files (written before this, numpy arrays pickled as such) are still read, still with
+`weights_only=True`, allowing exactly numpy's array reconstruction on top of the defaults.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import shutil
 import struct
 import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +35,9 @@ from engine.store.atomic import fsync_dir, move_aside, temp_path_for, write_temp
 log = logging.getLogger("altlas.store")
 
 MAGIC = b"ALTLASCK"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: plain data only (numpy arrays tagged); 1: numpy arrays pickled
+READABLE_VERSIONS = (1, 2)
+NDARRAY_TAG = "__ndarray__"  # {"__ndarray__": tensor} stands for a numpy array
 _HEADER = struct.Struct(">8sBQ32s")  # magic, version, payload length, sha256 of payload
 SUFFIX = ".pt"
 PREV_SUFFIX = ".prev.pt"
@@ -67,12 +76,65 @@ def file_stem(task: str) -> str:
     return stem
 
 
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def encode_state(obj: Any, where: str = "state") -> Any:
+    """`obj` as plain data `torch.load(weights_only=True)` accepts; TypeError naming the key."""
+    import numpy as np
+    import torch
+
+    if isinstance(obj, torch.Tensor) or type(obj) in _PLAIN:
+        return obj
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind not in "biuf":  # object/str arrays have no tensor form
+            raise TypeError(f"{where}: numpy array of dtype {obj.dtype} cannot be saved")
+        return {NDARRAY_TAG: torch.from_numpy(np.ascontiguousarray(obj).copy())}
+    if isinstance(obj, np.generic):  # before the plain types: np.float64 is a float subclass
+        return encode_state(obj.item(), where)
+    for plain in _PLAIN[:-1]:  # other subclasses (IntEnum, str enums): their plain value
+        if isinstance(obj, plain):
+            return plain(obj)
+    if isinstance(obj, dict):
+        out = type(obj)() if type(obj) in (dict, OrderedDict) else {}
+        for k, v in obj.items():
+            if not isinstance(k, _PLAIN):
+                raise TypeError(f"{where}: key {k!r} of type {type(k).__name__} cannot be saved")
+            out[k] = encode_state(v, f"{where}.{k}")
+        metadata = getattr(obj, "_metadata", None)  # module state dicts carry version info
+        if metadata is not None:
+            out._metadata = metadata  # type: ignore[attr-defined]
+        return out
+    if isinstance(obj, list | tuple):
+        items = [encode_state(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+        return items if isinstance(obj, list) else tuple(items)
+    raise TypeError(f"{where}: {type(obj).__name__} cannot be saved in a checkpoint")
+
+
+def decode_state(obj: Any) -> Any:
+    """The inverse of `encode_state`: tagged tensors become numpy arrays again."""
+    if isinstance(obj, dict):
+        if len(obj) == 1 and NDARRAY_TAG in obj:
+            return obj[NDARRAY_TAG].numpy()
+        out = type(obj)((k, decode_state(v)) for k, v in obj.items())
+        metadata = getattr(obj, "_metadata", None)
+        if metadata is not None:
+            out._metadata = metadata  # type: ignore[attr-defined]
+        return out
+    if isinstance(obj, list):
+        return [decode_state(v) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(decode_state(v) for v in obj)
+    return obj
+
+
 def encode_checkpoint(task: str, state: dict[str, Any]) -> bytes:
-    """The bytes of a checkpoint file holding `state`."""
+    """The bytes of a checkpoint file holding `state` (TypeError if it is not plain data)."""
     import torch
 
     buf = io.BytesIO()
-    torch.save({"task": task, "saved_at": time.time(), "state": state}, buf)
+    plain = {"task": task, "saved_at": time.time(), "state": encode_state(state)}
+    torch.save(plain, buf)
     payload = buf.getvalue()
     header = _HEADER.pack(MAGIC, FORMAT_VERSION, len(payload), hashlib.sha256(payload).digest())
     return header + payload
@@ -91,7 +153,7 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     if len(data) < _HEADER.size:
         raise CorruptCheckpoint(f"truncated ({len(data)} bytes, header alone is {_HEADER.size})")
     _, version, length, digest = _HEADER.unpack_from(data)
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise CorruptCheckpoint(
             f"format version {version}, this altlas-tui reads {FORMAT_VERSION} (a newer release?)"
         )
@@ -103,12 +165,27 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     if hashlib.sha256(payload).digest() != digest:
         raise CorruptCheckpoint("checksum mismatch (the file was damaged after it was written)")
     try:
-        obj = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=False)
+        with torch.serialization.safe_globals(_numpy_globals() if version == 1 else []):
+            obj = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - any unpickling failure means unusable
         raise CorruptCheckpoint(f"unreadable payload ({type(e).__name__}: {e})") from e
     if not isinstance(obj, dict) or not isinstance(obj.get("state"), dict):
         raise CorruptCheckpoint("payload is not a checkpoint dictionary")
+    obj["state"] = decode_state(obj["state"])
     return obj
+
+
+def _numpy_globals() -> list[Any]:
+    """What rebuilding a pickled numeric numpy array needs (format 1 files), and nothing more."""
+    import numpy as np
+
+    try:
+        from numpy._core.multiarray import _reconstruct  # numpy >= 2
+    except ImportError:  # pragma: no cover - numpy 1.x
+        from numpy.core.multiarray import _reconstruct  # type: ignore[no-redef]
+
+    dtypes = [type(np.dtype(t)) for t in "?bBhHiIlLqQefdg"]
+    return [_reconstruct, np.ndarray, np.dtype, *dtypes]
 
 
 def _norm(value: Any) -> Any:

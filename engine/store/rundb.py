@@ -345,12 +345,10 @@ class RunDB:
             (run_id, step, kind, message, time.time()),
         )
 
-    def end_run(self, run_id: int, outcome: str, summary: dict[str, Any] | Any) -> None:
-        """Close a run: outcome solved|budget|stopped|error, summary = train --json summary."""
+    def end_run(self, run_id: int, outcome: str, summary: dict[str, Any]) -> None:
+        """Close a run: outcome solved|budget|stopped|error, summary = RunSummary.to_json()."""
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {sorted(OUTCOMES)}, got {outcome!r}")
-        if hasattr(summary, "to_json"):
-            summary = summary.to_json()
         self.flush()
         with self._mutex:
             now = time.time()

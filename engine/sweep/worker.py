@@ -26,7 +26,7 @@ Emit = Callable[[dict[str, Any]], None]
 
 
 class RecordingRuns:
-    """Stands in for `RunDB` inside a worker: keeps what the engine logs until it is sent."""
+    """A `RunHistory` inside a worker: keeps what the engine logs until `take` sends it."""
 
     def __init__(self) -> None:
         self.metrics: list[list[Any]] = []
@@ -35,7 +35,16 @@ class RecordingRuns:
         self.outcome: str | None = None
         self.summary: dict[str, Any] | None = None
 
-    def start_run(self, task, seed, algo, config, kind="sweep", start_step=0) -> int:
+    def start_run(
+        self,
+        task: str,
+        seed: int,
+        algo: str,
+        config: dict[str, Any],
+        kind: str = "sweep",
+        start_step: int = 0,
+    ) -> int:
+        """The driver opens the real run when the first record arrives; this id is a placeholder."""
         return 1
 
     def log_metrics(self, run_id: int, step: int, metrics: dict[str, float]) -> None:
@@ -47,41 +56,44 @@ class RecordingRuns:
     def log_event(self, run_id: int, step: int, kind: str, message: str) -> None:
         self.events.append([int(step), kind, message])
 
-    def log_hint(self, run_id, step, text, forced, effect) -> None:
-        pass
+    def log_hint(
+        self, run_id: int, step: int, text: str, forced: bool, effect: dict[str, Any]
+    ) -> None:
+        """Not recorded: sweep runs train without hints (`Engine(..., hints=None)`)."""
 
-    def __getattr__(self, name: str):
-        if name.startswith("log_"):  # a kind of record the driver does not carry yet
-            return lambda *args, **kwargs: None
-        raise AttributeError(name)
-
-    def end_run(self, run_id: int, outcome: str, summary: Any) -> None:
+    def end_run(self, run_id: int, outcome: str, summary: dict[str, Any]) -> None:
         self.outcome = outcome
-        self.summary = summary.to_json() if hasattr(summary, "to_json") else dict(summary)
+        self.summary = dict(summary)
 
     def flush(self) -> None:
-        pass
+        """Nothing to flush: records leave with the next progress message."""
 
-    def take(self) -> dict[str, list]:
+    def take(self) -> dict[str, list[Any]]:
+        """What was logged since the last call, for a progress record."""
         out = {"metrics": self.metrics, "best": self.best, "events": self.events}
         self.metrics, self.best, self.events = [], [], []
         return out
 
 
 class RecordingStore:
-    """The engine's store for a sweep run: metrics are recorded, no checkpoint is read or written."""
+    """The `EngineStore` of a sweep run: history is recorded, no checkpoint is read or written."""
 
     def __init__(self) -> None:
         self.runs = RecordingRuns()
 
-    def load_task_state(self, task, expect=None):
+    def load_task_state(
+        self, task: str, expect: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
         return None
 
-    def save_task_state(self, task, state) -> Path:
+    def save_task_state(self, task: str, state: dict[str, Any]) -> Path:
         return Path("(sweep: no checkpoint)")
 
-    def set_last_task(self, name) -> None:
-        pass
+    def archive_task_state(self, task: str) -> list[Path]:
+        return []
+
+    def set_last_task(self, name: str) -> None:
+        """Sweep runs do not change which task `train` resumes."""
 
 
 def run_spec(
