@@ -14,6 +14,8 @@ Operators (weights in `MutationConfig.weights`, 0 switches one off):
            `for i in range(n):`, or a generated `for`/`while`/`if` header);
   unwrap   a block by its (first) body;
   point    up to `max_point` tokens replaced by up to `max_point` generated ones;
+  swap     one token replaced by another the grammar allows there, the rest kept (a constant,
+           an operator, a name: the classic GP point mutation);
   suffix   everything from a random position regenerated to the end.
 Crossover: a statement of one parent inserted into / replacing one of the other, or one parent's
 head joined to the other's tail at statement boundaries of equal depth.
@@ -31,10 +33,11 @@ from dataclasses import dataclass, field
 
 from engine.grammar import Grammar
 from engine.search.spans import Span, boundaries, statement_spans
+from engine.tokenizer import BUILTINS, FUNCTIONS, VARIABLES
 
 Chooser = Callable[[Sequence[int], list[int], random.Random], int]
 
-OPERATORS = ("insert", "replace", "delete", "wrap", "unwrap", "point", "suffix")
+OPERATORS = ("insert", "replace", "delete", "wrap", "unwrap", "point", "swap", "suffix")
 
 
 def uniform_chooser(prefix: Sequence[int], allowed: list[int], rng: random.Random) -> int:
@@ -49,7 +52,7 @@ class MutationConfig:
     weights: dict[str, float] = field(
         default_factory=lambda: {
             "insert": 2.0, "replace": 2.0, "delete": 1.0, "wrap": 1.5,
-            "unwrap": 0.5, "point": 2.0, "suffix": 1.0,
+            "unwrap": 0.5, "point": 2.0, "swap": 2.0, "suffix": 1.0,
         }
     )  # fmt: skip
     donor_share: float = 0.6  # insert/replace/wrap take a donor (when the pool has one) this often
@@ -124,6 +127,7 @@ class Mutator:
         ix = self.tok.index
         self._colon = ix[":"]
         self._header_words = [ix[w] for w in ("for", "while", "if")]
+        self._kind = [_token_kind(t) for t in self.tok.tokens]
         ops = [(op, w) for op, w in self.cfg.weights.items() if w > 0]
         unknown = [op for op, _ in ops if op not in OPERATORS]
         if unknown:
@@ -319,6 +323,22 @@ class Mutator:
         new = self._generate(body[:p], spare + 1, rng, j)
         return None if new is None else body[:p] + new + body[p + k :]
 
+    def _op_swap(self, body, spans, rng, pool):
+        if not body:
+            return None
+        p = rng.randrange(len(body))
+        sid = self._state(body, p)
+        if sid is None:
+            return None
+        # tokens of the same terminal class keep the rest parsable far more often than any token
+        allowed = [t for t in self.g.allowed(sid, self.budget - p) if t != body[p]]
+        kind = self._kind[body[p]]
+        same = [t for t in allowed if self._kind[t] == kind]
+        pick = same if same and rng.random() < 0.8 else allowed
+        if not pick:
+            return None
+        return body[:p] + [self._choose(body[:p], pick, rng)] + body[p + 1 :]
+
     def _op_suffix(self, body, spans, rng, pool):
         p = rng.randint(0, max(0, len(body) - 1))
         new = self._generate(body[:p], self.budget - p, rng, "eos")
@@ -349,6 +369,26 @@ class Mutator:
             if child and child != a and child != b and self.valid(child):
                 return child, f"cross-{kind}"
         return None
+
+
+_KINDS = {
+    **dict.fromkeys(VARIABLES, "name"), **dict.fromkeys(FUNCTIONS, "func"),
+    **dict.fromkeys(BUILTINS, "builtin"), **dict.fromkeys(("+=", "-=", "*=", "/="), "augop"),
+    **dict.fromkeys(("+", "-", "*", "/", "//", "%", "**"), "binop"),
+    **dict.fromkeys(("==", "!=", "<", ">", "<=", ">=", "in"), "compare"),
+    **dict.fromkeys(("True", "False"), "bool"), **dict.fromkeys(("and", "or"), "boolop"),
+}  # fmt: skip
+
+
+def _token_kind(token: str) -> str:
+    """A coarse class for swaps: names with names, numbers with numbers, operators with theirs."""
+    if token in _KINDS:
+        return _KINDS[token]
+    if token[:1] in ("'", '"'):
+        return "string"
+    if token[:1].isdigit() or (token[:1] == "-" and token[1:2].isdigit()):
+        return "number"
+    return token
 
 
 def _join(a: list[int], sa: list[Span], b: list[int], sb: list[Span], rng) -> list[int] | None:

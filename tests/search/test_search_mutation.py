@@ -100,3 +100,16 @@ def test_invalid_children_are_refused(tok, grammar):
     for _ in range(100):
         got = m.mutate(tok.encode("print(n)\n"), rng)
         assert got is None or m.valid(got[0])
+
+
+def test_swap_turns_a_near_miss_into_the_solution(tok, grammar):
+    rng = random.Random(4)
+    m = Mutator(grammar, BUDGET, config=MutationConfig(weights={"swap": 1.0}))
+    parent = tok.encode("for i in range(n):\n    n += 1\nprint(n)\n")
+    got = [m.mutate(parent, rng) for _ in range(300)]
+    assert sum(g is not None for g in got) > 250
+    kids = {tok.decode(g[0]) for g in got if g is not None}
+    assert "for i in range(n):\n    n += i\nprint(n)\n" in kids
+    for k in kids:  # one token changed, the rest kept
+        assert len(tok.encode(k)) == len(parent)
+        assert sum(a != b for a, b in zip(tok.encode(k), parent, strict=True)) == 1
