@@ -1,0 +1,72 @@
+"""Consistency of a JavaScript task: its valid patterns parse, run and meet its own constraints.
+
+Mirrors `engine.tasks.task_problems` for Python. Patterns come from a task file, so they are run in
+the sandbox (`JSRunner`), never in the engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.languages.javascript.constraints import (
+    keyword_matches,
+    missing_constraints,
+    number_matches,
+    operator_matches,
+    parse,
+    string_matches,
+    walk,
+)
+from engine.tasks import normalise_output
+
+__all__ = ["task_problems"]
+
+
+def _short(src: str, limit: int = 60) -> str:
+    one = " \\n ".join(line.strip() for line in src.splitlines())
+    return one if len(one) <= limit else one[: limit - 3] + "..."
+
+
+def task_problems(task: Any, runner: Any) -> list[tuple[str, str]]:
+    """Every inconsistency of a structurally valid JavaScript task as (field, message) pairs."""
+    if not task.valid_patterns:
+        return []
+    fields = task.pattern_fields or tuple(
+        f"success_criteria.valid_patterns[{i}]" for i in range(len(task.valid_patterns))
+    )
+    problems: list[tuple[str, str]] = []
+    parsed = []
+    for src, fld in zip(task.valid_patterns, fields, strict=True):
+        tree = parse(src)
+        if tree is None:
+            problems.append((fld, f"does not parse: {_short(src)}"))
+        else:
+            parsed.append((src, fld, list(walk(tree))))
+    checks = (
+        ("required_operators", task.required_operators, operator_matches),
+        ("required_numbers", task.required_numbers, number_matches),
+        ("required_strings", task.required_strings, string_matches),
+        ("required_keywords", task.required_keywords, keyword_matches),
+    )
+    for key, values, matches in checks:
+        for i, value in enumerate(values):
+            if not any(matches(value, n) for _, _, nodes in parsed for n in nodes):
+                problems.append(
+                    (f"constraints.{key}[{i}]", f"{value!r} appears in none of the valid patterns")
+                )
+    expected = normalise_output(task.expected_output, task)
+    results = runner.run_many([src for src, _, _ in parsed], timeout=1.0)
+    for (src, fld, _), res in zip(parsed, results, strict=True):
+        missing = missing_constraints(task, src)
+        if missing:
+            problems.append((fld, f"lacks required {', '.join(missing)}: {_short(src)}"))
+        if res.status != "ok":
+            problems.append((fld, f"fails when run ({res.error}): {_short(src)}"))
+        elif normalise_output(res.stdout, task) != expected:
+            problems.append(
+                (
+                    fld,
+                    f"prints {res.stdout.rstrip()!r}, expected {task.expected_output!r}: {_short(src)}",
+                )
+            )
+    return problems
