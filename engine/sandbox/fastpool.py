@@ -140,12 +140,12 @@ class FastRun:
                     b.done[idx] = 1
                     self.strict.append(idx)
                     continue
-                res = case_results(raw, b.ncases[idx])
+                res = case_results(raw, b.ncases[idx], ExecResult)
                 if res is None:
                     b.fail(idx, 0, "killed", MALFORMED, 0.0)
                     w.dead = True
                     continue
-                b.finish(idx, [ExecResult(*r) for r in res])
+                b.finish(idx, res)
                 w.count += 1
                 self.be.stats["fast"] += 1
             if m[3]:
