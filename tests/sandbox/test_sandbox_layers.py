@@ -153,3 +153,15 @@ def test_worker_start_failures_are_retried_then_reported_in_one_line(secret_env:
         r = sb.run_many([f"print({i})" for i in range(20)])
         assert [x.stdout for x in r] == [f"{i}\n" for i in range(20)]
         assert be.stats["start_failures"] >= 8 + 3
+
+
+def test_describe_says_when_seccomp_is_missing(
+    secret_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(layers, "fast_filter", lambda: None)
+    monkeypatch.setattr(layers, "strict_filter", lambda: None)
+    with Sandbox() as sb:
+        d = sb.describe()
+        assert d["seccomp"] is False and d["level"] != "full"
+        assert any("seccomp" in m for m in d["missing"]) and "no seccomp" in d["summary"]
+        assert sb.run_many(["print(1)"])[0].stdout == "1\n"
