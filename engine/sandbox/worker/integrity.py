@@ -66,7 +66,11 @@ class Integrity:
     def check(self, full, _getsignal=signal.getsignal, _sys=sys, _len=len, _tuple=tuple, _id=id):
         """'' when clean, else what changed. `full`: also every signal handler (slower)."""
         for d, keys, values in self.dicts:
-            if _len(d) != _len(keys) or _tuple(d.values()) != values or _tuple(d) != keys:
+            # A key renamed in place is the one change values and length miss (a dict appends
+            # on insert, so only renaming the last key keeps the order): keys on `full` checks.
+            if _len(d) != _len(keys) or _tuple(d.values()) != values:
+                return self.names[_id(d)]
+            if full and _tuple(d) != keys:
                 return self.names[_id(d)]
         for t, snap in self.types:
             d = t.__dict__
