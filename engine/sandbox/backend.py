@@ -293,11 +293,11 @@ class ProcessBackend:
                             got[k] = True
                             n_got += 1
                             i = queue[k]
-                            res = case_results(raw, b.ncases[i])
+                            res = case_results(raw, b.ncases[i], ExecResult)
                             if res is None:
                                 b.fail(i, 0, "killed", MALFORMED, 0.0)
                             else:
-                                b.finish(i, [ExecResult(*r) for r in res])
+                                b.finish(i, res)
                             self.stats["strict"] += 1
                 except (TypeError, ValueError, IndexError, KeyError):
                     lost = True

@@ -33,6 +33,21 @@ class FastRun:
         self.active: dict[Worker, _Job] = {}
 
     def run(self) -> list[int]:
+        be, active = self.be, self.active
+        for w in list(be.pool):
+            if w.dead and w.info is not None:  # left over from an interrupted batch
+                be._retire(w)
+        try:
+            self._loop()
+        except BaseException:
+            # SandboxError or KeyboardInterrupt mid-batch: workers still busy with this batch
+            # would answer the next one late; kill them now, they are replaced next time.
+            for w in active:
+                w.kill()
+            raise
+        return self.strict
+
+    def _loop(self) -> None:
         from .backend import _Job
 
         be, b, pending, active = self.be, self.b, self.pending, self.active
@@ -54,7 +69,6 @@ class FastRun:
             if not active:
                 continue
             self._wait_and_read()
-        return self.strict
 
     def _current(self, w: Worker, job: _Job) -> tuple[int, float, int]:
         """(position in the chunk, case start, case) of the running program, or (-1, 0, 0)."""
@@ -140,12 +154,12 @@ class FastRun:
                     b.done[idx] = 1
                     self.strict.append(idx)
                     continue
-                res = case_results(raw, b.ncases[idx])
+                res = case_results(raw, b.ncases[idx], ExecResult)
                 if res is None:
                     b.fail(idx, 0, "killed", MALFORMED, 0.0)
                     w.dead = True
                     continue
-                b.finish(idx, [ExecResult(*r) for r in res])
+                b.finish(idx, res)
                 w.count += 1
                 self.be.stats["fast"] += 1
             if m[3]:

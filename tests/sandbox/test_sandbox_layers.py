@@ -51,6 +51,8 @@ AF_UNIX, AF_INET, AF_VSOCK, SOCK_STREAM = 1, 2, 40, 1
 IPC_PRIVATE, IPC_CREAT = 0, 0o1000
 CLONE_NEWUSER = 0x10000000
 EPERM, ENOSYS = 1, 38
+# Seconds inside one C call (big-int power): no signal handler runs, only SIGKILL ends it.
+C_LOOP = "n = 10**8\nx = 3 ** n\n"
 
 
 def test_strict_filter_denies_each_class() -> None:
@@ -153,3 +155,37 @@ def test_worker_start_failures_are_retried_then_reported_in_one_line(secret_env:
         r = sb.run_many([f"print({i})" for i in range(20)])
         assert [x.stdout for x in r] == [f"{i}\n" for i in range(20)]
         assert be.stats["start_failures"] >= 8 + 3
+
+
+def test_describe_says_when_seccomp_is_missing(
+    secret_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(layers, "fast_filter", lambda: None)
+    monkeypatch.setattr(layers, "strict_filter", lambda: None)
+    with Sandbox() as sb:
+        d = sb.describe()
+        assert d["seccomp"] is False and d["level"] != "full"
+        assert any("seccomp" in m for m in d["missing"]) and "no seccomp" in d["summary"]
+        assert sb.run_many(["print(1)"])[0].stdout == "1\n"
+
+
+def test_interrupted_batch_leaves_no_busy_worker_behind(secret_env: None) -> None:
+    """A batch interrupted mid-way (here by KeyboardInterrupt from a poll) must not leave
+    workers answering it late into the next batch (which would blame innocent programs)."""
+    with Sandbox(SandboxConfig(workers=1, timeout=1.0)) as sb:
+        be = sb._backend
+        orig = be._poll_ready
+        calls = []
+
+        def interrupt(block: bool) -> None:
+            calls.append(1)
+            if len(calls) == 3:
+                raise KeyboardInterrupt
+            orig(block)
+
+        be._poll_ready = interrupt  # type: ignore[method-assign]
+        with pytest.raises(KeyboardInterrupt):
+            sb.run_many([C_LOOP] * 3 + ["print(1)"] * 10)
+        be._poll_ready = orig  # type: ignore[method-assign]
+        r = sb.run_many([f"print({i})" for i in range(30)])
+        assert [(x.status, x.stdout) for x in r] == [("ok", f"{i}\n") for i in range(30)]
