@@ -11,12 +11,21 @@ builtins). A parser state is the grammar stack plus a little scope information:
 - augmented assignment (`x += 1`) only to bound names; `return` only inside functions; `break` only
   inside loops; blocks nest at most `max_depth` deep; a program ends only after it printed something.
 
-States are interned to integers. For each state we keep one row of "cost" per token: 1 + the fewest
-tokens needed to finish the program after taking that token (a large number when the token is not
-allowed). At a step with `remaining` tokens left, the mask is `cost <= remaining`; so sampling never
-writes itself into a corner and every finished sample parses. Rows are stored once and reused by
-every sample and batch that reaches the same state, so a batch step is one fancy-index plus a dict
-lookup per sample. The same stored masks are re-applied when the trainer computes log-probabilities.
+A state id is one int64: an interned grammar state (parse stack, and whether a print was written)
+in the low bits and an interned scope (which names are bound) above. For each grammar state we keep
+one row of "cost" per token: 1 + the fewest tokens needed to finish the program after taking that
+token (a large number when the token is not allowed). At a step with `remaining` tokens left, the
+mask is `cost <= remaining`, minus the tokens the scope forbids (one lookup in a table of token
+masks per combination of unbound names); so sampling never writes itself into a corner and every
+finished sample parses. Rows and transitions are stored once and reused by every sample and batch
+that reaches the same state, so a batch step is a few fancy-indexes. The same stored masks are
+re-applied when the trainer computes log-probabilities.
+
+Keeping scope out of the interned state keeps the table small (scope and stack multiply), and the
+table is bounded: between batches, `maybe_reset` drops the least recently used half of the states
+when there are more than STATE_LIMIT (ids change then; nothing else is lost, and dropped states are
+rebuilt on demand). Masks never depend on the table's history: the same seed samples the same
+programs with or without compaction (tested against a frozen copy of the unbounded grammar).
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import numpy as np
 
 from engine.tokenizer import BUILTINS, DIGITS, FUNCTIONS, VARIABLES, Tokenizer
 
+STATE_LIMIT = 40_000  # grammar states kept before the least recently used half is dropped
 BLOCKED = 30000  # cost of a token that is not allowed (int16 friendly)
 PRINT_COST = 5  # fewest tokens of a print statement: print ( 1 ) NEWLINE
 
@@ -46,13 +56,56 @@ def _is_number(text: str) -> bool:
     return True
 
 
-class _StateKey(NamedTuple):
+class _GKey(NamedTuple):
+    """A grammar state without scope: the parse stack and whether a print was written."""
+
     stack: tuple[int, ...]
-    defined: int  # bitmask over token ids of bound names
-    pending: int  # names bound by the current statement, visible after its ':' or NEWLINE
-    last_target: int  # token id of the latest assignment target, -1 if none
-    saved: int  # `defined` before the current def (restored when its body ends), -1 outside
     printed: bool
+
+
+# A state id is an int64: the grammar state in the low G_BITS, an interned scope id above it.
+G_BITS = 22
+G_MASK = (1 << G_BITS) - 1
+MAX_SLOTS = 11  # names (variables, inputs, functions) a grammar may offer
+_K_NONE, _K_TARGET, _K_PARAM, _K_FUNCNAME, _K_COMMIT, _K_DEDENT0, _K_EOS = range(7)
+_N_KINDS = 7
+
+
+class _Scope(NamedTuple):
+    """Which names are bound, as bitmasks over name slots."""
+
+    defined: int
+    pending: int  # bound by the current statement, visible after its ':' or NEWLINE
+    saved: int  # `defined` before the current def (restored when its body ends), -1 outside
+    last: int  # slot of the latest assignment target, -1 if none
+
+
+def _scope_after(sc: _Scope, kind: int, slot: int) -> _Scope:
+    """Scope after a token with scope effect `kind` (`slot`: the token's name slot, or -1).
+
+    - a target or parameter is pending until its statement ends (`x = x + 1` reads the old x);
+    - `:` or NEWLINE binds what is pending and forgets the last assignment target;
+    - a function name: `defined` plus the function is saved and restored when its body ends (its
+      parameters go out of scope; the function is callable after its body, not inside it);
+    - EOS: the finished state has no scope.
+    """
+    bit = 1 << slot if slot >= 0 else 0
+    if kind == _K_TARGET:
+        return sc._replace(pending=sc.pending | bit, last=slot)
+    if kind == _K_PARAM:
+        return sc._replace(pending=sc.pending | bit)
+    if kind == _K_FUNCNAME:
+        return sc._replace(saved=sc.defined | bit)
+    if kind == _K_COMMIT:
+        return _Scope(sc.defined | sc.pending, 0, sc.saved, -1)
+    if kind == _K_DEDENT0 and sc.saved >= 0:
+        return sc._replace(defined=sc.saved, saved=-1)
+    if kind == _K_EOS:
+        return _EMPTY
+    return sc
+
+
+_EMPTY = _Scope(0, 0, -1, -1)
 
 
 class Grammar:
@@ -258,33 +311,67 @@ class Grammar:
         self._valid_cache: dict[tuple[int, ...], tuple[int, ...]] = {}
         self._minlen_cache: dict[tuple[int, ...], int] = {}
         self._stack_rows: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, frozenset[str]]] = {}
-        self._bound_ids = sorted(self.var_ids | self.func_ids)
+        self._advance_cache: dict[tuple[tuple[int, ...], int], tuple[int, ...]] = {}
+        V = self.vocab_size
+        # name slots: the scope bitmasks index names by slot, not by token id
+        self._slot_tokens = np.array(sorted(self.var_ids | self.func_ids), dtype=np.int64)
+        n_slots = len(self._slot_tokens)
+        if n_slots > MAX_SLOTS:
+            raise ValueError(f"grammar: {n_slots} names, at most {MAX_SLOTS} fit the state id")
+        self._slot_of = np.full(V, -1, dtype=np.int64)
+        self._slot_of[self._slot_tokens] = np.arange(n_slots)
+        self._slot_range = np.arange(n_slots, dtype=np.int64)
         self._augop_ids = (
             self.term_ids[self.sym["AUGOP"]]
             if "AUGOP" in self.sym
             else np.array([], dtype=np.int64)
         )
         self._print_id = self.tok.index["print"]
-        self._advance_cache: dict[tuple[tuple[int, ...], int], tuple[int, ...]] = {}
-        self._keys: list[_StateKey] = []
-        self._key_index: dict[_StateKey, int] = {}
-        self._trans = np.full((1024, self.vocab_size), -1, dtype=np.int32)  # known transitions
-        self._rows = np.full((1024, self.vocab_size), BLOCKED, dtype=np.int16)
-        self._tokclass: list[np.ndarray] = []
-        # the program symbol expands to block EOS; keep EOS terminal at the bottom
-        start = (self.sym["program"],)
-        bound = 0  # input names are bound before the first token
-        for tok_id in self.input_ids:
-            bound |= 1 << tok_id
-        self.start = self._intern(_StateKey(start, bound, 0, -1, -1, False))
+        kinds = {"TARGET": _K_TARGET, "PARAM": _K_PARAM, "FUNCNAME": _K_FUNCNAME,
+                 "':'": _K_COMMIT, "NEWLINE": _K_COMMIT}  # fmt: skip
+        self._term_kind = [kinds.get(name, _K_NONE) for name in self.term_names]
+        # per token: its scope effect and name slot folded into one column of the scope table
+        self._n_slots = n_slots
+        self._slot_cols = n_slots + 1
+        # tokens that scope rules may block, by bitmask (name slots, then "augmented assignment")
+        codes = np.arange(1 << (n_slots + 1), dtype=np.int64)[:, None]
+        bits = ((codes >> np.arange(n_slots + 1)) & 1).astype(bool)
+        self._block = np.zeros((len(codes), V), dtype=bool)
+        self._block[:, self._slot_tokens] = bits[:, :n_slots]
+        if len(self._augop_ids):
+            self._block[:, self._augop_ids] |= bits[:, n_slots:]
+        # scopes: interned; their transitions in a table (-1: not computed yet)
+        self._scopes: list[_Scope] = []
+        self._scope_index: dict[_Scope, int] = {}
+        self._sc_defined = np.zeros(64, dtype=np.int64)
+        self._sc_aug_ok = np.zeros(64, dtype=bool)
+        self._sc_trans = np.full((64, _N_KINDS * self._slot_cols), -1, dtype=np.int32)
+        self._intern_scope(_EMPTY)  # id 0: the finished state has scope 0, so its id is `done`
+        self._load_terms = {self.sym[n] for n in ("VARLOAD", "FUNCLOAD") if n in self.sym}
+        # grammar states: (stack, printed), interned; scope lives in the high bits of a state id
+        self._keys: list[_GKey] = []
+        self._key_index: dict[_GKey, int] = {}
+        self._trans = np.full((256, V), -1, dtype=np.int32)  # known transitions
+        self._kind = np.zeros((256, V), dtype=np.int16)  # scope-table column (effect, name slot)
+        self._rows = np.full((256, V), BLOCKED, dtype=np.int16)  # costs before scope rules
+        self._cls = np.full((256, V), -1, dtype=np.int16)  # terminal class of each token
+        self._load_slots = np.zeros(256, dtype=np.int64)  # slots that must be bound to be read
+        self._has_aug = np.zeros(256, dtype=bool)  # augmented assignment possible here
+        self._stamp = np.zeros(256, dtype=np.int64)  # batch (epoch) each state was last used in
+        self._epoch = 1
+        self.compactions = 0
+        self._start_g = self._intern(_GKey((self.sym["program"],), False))
         # DONE: after EOS only padding, at no cost
         self.done = len(self._keys)
-        self._keys.append(_StateKey((), 0, 0, -1, -1, True))
-        self._tokclass.append(np.full(self.vocab_size, -1, dtype=np.int32))
+        self._keys.append(_GKey((), True))
         self._ensure_rows(self.done + 1)
         self._rows[self.done, :] = BLOCKED
         self._rows[self.done, self.tok.pad] = 0
         self._trans[self.done, :] = self.done
+        bound = 0  # input names are bound before the first token
+        for tok_id in self.input_ids:
+            bound |= 1 << int(self._slot_of[tok_id])
+        self.start = self._start_g | (self._intern_scope(_EMPTY._replace(defined=bound)) << G_BITS)
 
     def _valid(self, stack: tuple[int, ...]) -> tuple[int, ...]:
         got = self._valid_cache.get(stack)
@@ -333,34 +420,49 @@ class Grammar:
     # -- states -----------------------------------------------------------------------------------
 
     def _ensure_rows(self, n: int) -> None:
-        if n > self._rows.shape[0]:
-            size = max(n, 2 * self._rows.shape[0])
-            grown = np.full((size, self.vocab_size), BLOCKED, dtype=np.int16)
-            grown[: self._rows.shape[0]] = self._rows
-            self._rows = grown
-            trans = np.full((size, self.vocab_size), -1, dtype=np.int32)
-            trans[: self._trans.shape[0]] = self._trans
-            self._trans = trans
+        size = self._rows.shape[0]
+        if n <= size:
+            return
+        size = max(n, 2 * size)
 
-    def step(self, sids: np.ndarray, toks: np.ndarray) -> np.ndarray:
-        """Next states of a batch (vectorised over known transitions)."""
-        nxt = self._trans[sids, toks]
-        for b in np.nonzero(nxt < 0)[0].tolist():
-            nxt[b] = self.next_state(int(sids[b]), int(toks[b]))
-        return nxt.astype(np.int64)
+        def grow(a: np.ndarray, fill: int | bool) -> np.ndarray:
+            out = np.full((size,) + a.shape[1:], fill, dtype=a.dtype)
+            out[: a.shape[0]] = a
+            return out
 
-    def _intern(self, key: _StateKey) -> int:
-        sid = self._key_index.get(key)
-        if sid is not None:
-            return sid
-        sid = len(self._keys)
+        self._rows, self._trans = grow(self._rows, BLOCKED), grow(self._trans, -1)
+        self._kind, self._cls = grow(self._kind, 0), grow(self._cls, -1)
+        self._load_slots, self._has_aug = grow(self._load_slots, 0), grow(self._has_aug, False)
+        self._stamp = grow(self._stamp, 0)
+
+    def _intern(self, key: _GKey) -> int:
+        g = self._key_index.get(key)
+        if g is not None:
+            return g
+        g = len(self._keys)
+        if g >= 1 << G_BITS:
+            raise RuntimeError("grammar: state table full")
         self._keys.append(key)
-        self._key_index[key] = sid
-        self._ensure_rows(sid + 1)
-        row, tokclass = self._make_row(key)
-        self._rows[sid] = row
-        self._tokclass.append(tokclass)
-        return sid
+        self._key_index[key] = g
+        self._ensure_rows(g + 1)
+        row, cls, names = self._stack_row(key.stack)
+        row = row.copy()
+        if not key.printed:  # a program ends only after a print: reserve room for one
+            row[self.tok.eos] = BLOCKED
+            allowed = row < BLOCKED
+            row[allowed] += PRINT_COST
+            if allowed[self._print_id]:
+                row[self._print_id] -= PRINT_COST
+        self._rows[g] = np.minimum(row, BLOCKED)
+        self._cls[g] = cls
+        load = 0
+        if "VARLOAD" in names or "FUNCLOAD" in names:
+            for slot, tok_id in enumerate(self._slot_tokens.tolist()):
+                if cls[tok_id] in self._load_terms:
+                    load |= 1 << slot
+        self._load_slots[g] = load
+        self._has_aug[g] = "AUGOP" in names
+        return g
 
     def _split(self, stack: tuple[int, ...]) -> int:
         """Index of the topmost non-nullable symbol: parsing the next token never looks below it."""
@@ -399,79 +501,128 @@ class Grammar:
         i = self._split(stack)
         return stack[:i] + self._advance(stack[i:], term)
 
-    def _make_row(self, key: _StateKey) -> tuple[np.ndarray, np.ndarray]:
-        row, cls, names = self._stack_row(key.stack)
-        row = row.copy()
-        if "VARLOAD" in names or "FUNCLOAD" in names:
-            for tok_id in self._bound_ids:
-                if not (key.defined >> tok_id) & 1:
-                    term = cls[tok_id]
-                    if term >= 0 and self.names[term] in ("VARLOAD", "FUNCLOAD"):
-                        row[tok_id] = BLOCKED
-        if "AUGOP" in names and not (key.last_target >= 0 and (key.defined >> key.last_target) & 1):
-            row[self._augop_ids] = BLOCKED
-        if not key.printed:
-            row[self.tok.eos] = BLOCKED
-            allowed = row < BLOCKED
-            row[allowed] += PRINT_COST
-            if allowed[self._print_id]:
-                row[self._print_id] -= PRINT_COST
-        return np.minimum(row, BLOCKED).astype(np.int16), cls
-
-    def next_state(self, sid: int, tok_id: int) -> int:
-        """The state after writing `tok_id` in state `sid` (which must allow it)."""
-        got = int(self._trans[sid, tok_id])
+    def _next_g(self, g: int, tok_id: int) -> int:
+        """Grammar-state transition (fills the transition and scope-effect tables)."""
+        got = int(self._trans[g, tok_id])
         if got >= 0:
             return got
-        if sid == self.done:
-            return self.done
-        key = self._keys[sid]
-        term = int(self._tokclass[sid][tok_id])
-        if term < 0 or self._rows[sid, tok_id] >= BLOCKED:
+        term = int(self._cls[g, tok_id])
+        if term < 0 or self._rows[g, tok_id] >= BLOCKED:
             raise ValueError(f"token {self.tok.tokens[tok_id]!r} not allowed here")
         name = self.names[term]
         if name == "EOS":
-            nxt = self.done
+            nxt, kind = self.done, _K_EOS
         else:
+            key = self._keys[g]
             stack = self._advance_full(key.stack, term)
-            defined, pending, last, saved, printed = (
-                key.defined,
-                key.pending,
-                key.last_target,
-                key.saved,
-                key.printed,
-            )
-            bit = 1 << tok_id
-            if name == "TARGET":
-                pending |= bit
-                last = tok_id
-            elif name == "PARAM":
-                pending |= bit
-            elif name == "FUNCNAME":  # callable after its body, not inside it (no recursion)
-                saved = defined | bit
-            elif name == "'print'":
-                printed = True
-            elif name in ("':'", "NEWLINE"):
-                defined |= pending
-                pending, last = 0, -1
-            elif name == "DEDENT" and saved >= 0 and self._depth(stack) == 0:
-                defined, saved = saved, -1
-            nxt = self._intern(_StateKey(stack, defined, pending, last, saved, printed))
-        self._trans[sid, tok_id] = nxt
+            kind = self._term_kind[term]
+            if name == "DEDENT" and self._depth(stack) == 0:
+                kind = _K_DEDENT0  # may close a def body: its parameters go out of scope
+            nxt = self._intern(_GKey(stack, key.printed or name == "'print'"))
+        self._trans[g, tok_id] = nxt
+        self._kind[g, tok_id] = kind * self._slot_cols + int(self._slot_of[tok_id]) + 1
         return nxt
+
+    def _intern_scope(self, sc: _Scope) -> int:
+        i = self._scope_index.get(sc)
+        if i is not None:
+            return i
+        i = len(self._scopes)
+        if i >= 1 << (63 - G_BITS):
+            raise RuntimeError("grammar: scope table full")
+        self._scopes.append(sc)
+        self._scope_index[sc] = i
+        if i >= len(self._sc_defined):
+            n = 2 * len(self._sc_defined)
+            self._sc_defined = np.resize(self._sc_defined, n)
+            self._sc_aug_ok = np.resize(self._sc_aug_ok, n)
+            grown = np.full((n, self._sc_trans.shape[1]), -1, dtype=np.int32)
+            grown[: len(self._sc_trans)] = self._sc_trans
+            self._sc_trans = grown
+        self._sc_defined[i] = sc.defined
+        # `x += ...` only to a name bound before this statement
+        self._sc_aug_ok[i] = sc.last >= 0 and bool((sc.defined >> sc.last) & 1)
+        return i
+
+    def _scope_step(self, scope: np.ndarray, col: np.ndarray) -> np.ndarray:
+        nxt = self._sc_trans[scope, col]
+        for b in np.nonzero(nxt < 0)[0].tolist():
+            kind, slot = divmod(int(col[b]), self._slot_cols)
+            sc = self._scopes[int(scope[b])]
+            n = self._intern_scope(_scope_after(sc, kind, slot - 1))
+            self._sc_trans[scope[b], col[b]] = n
+            nxt[b] = n
+        return nxt.astype(np.int64)
+
+    def step(self, sids: np.ndarray, toks: np.ndarray) -> np.ndarray:
+        """Next states of a batch (vectorised over known transitions and scope updates)."""
+        g = sids & G_MASK
+        nxt = self._trans[g, toks].astype(np.int64)
+        for b in np.nonzero(nxt < 0)[0].tolist():
+            nxt[b] = self._next_g(int(g[b]), int(toks[b]))
+        self._stamp[nxt] = self._epoch
+        scope = sids >> G_BITS
+        col = self._kind[g, toks]
+        if (col >= self._slot_cols).any():  # some token changes its sample's scope
+            scope = self._scope_step(scope, col)
+        return nxt | (scope << G_BITS)
+
+    def next_state(self, sid: int, tok_id: int) -> int:
+        """The state after writing `tok_id` in state `sid` (which must allow it)."""
+        if not self.mask(np.array([sid]), np.array([BLOCKED - 1]))[0, tok_id]:
+            raise ValueError(f"token {self.tok.tokens[tok_id]!r} not allowed here")
+        return int(self.step(np.array([sid], dtype=np.int64), np.array([tok_id]))[0])
 
     def mask(self, sids: np.ndarray, remaining: np.ndarray) -> np.ndarray:
         """(B, V) bool: tokens allowed in each state with `remaining` tokens of budget (EOS included)."""
-        return self._rows[sids] <= remaining[:, None]
+        sids = np.asarray(sids, dtype=np.int64)
+        g = sids & G_MASK
+        m = self._rows[g] <= np.asarray(remaining)[:, None]
+        scope = sids >> G_BITS
+        # scope rules: names this state may read that are not bound, augmented assignment to an
+        # unbound target; one lookup into a table of token masks per combination
+        block = self._load_slots[g] & ~self._sc_defined[scope]
+        block |= (self._has_aug[g] & ~self._sc_aug_ok[scope]).astype(np.int64) << self._n_slots
+        if block.any():
+            m &= ~self._block[block]
+        return m
 
     def allowed(self, sid: int, remaining: int) -> list[int]:
-        return np.nonzero(self._rows[sid] <= remaining)[0].tolist()
+        return np.nonzero(self.mask(np.array([sid]), np.array([remaining]))[0])[0].tolist()
 
-    def maybe_reset(self, limit: int = 300_000) -> bool:
-        """Forget interned states when there are too many (between batches only: ids change)."""
-        if len(self._keys) <= limit:
+    def maybe_reset(self, limit: int = STATE_LIMIT) -> bool:
+        """Compact the state table when it holds more than `limit` states (between batches only).
+
+        Keeps the `limit // 2` most recently used states (LRU at batch granularity; the start and
+        finished states always), renumbers them, and forgets transitions into dropped states,
+        which are rebuilt on demand. Returns whether state ids changed. Nothing is thrown away
+        cold: the states the current policy visits stay warm.
+        """
+        self._epoch += 1
+        n = len(self._keys)
+        if n <= limit:
             return False
-        self._init_tables()
+        recent = np.argsort(-self._stamp[:n], kind="stable")[: max(2, limit // 2)]
+        keep = np.union1d(recent, [self._start_g, self.done])  # sorted: start 0, done 1 stay
+        new_id = np.full(self._rows.shape[0], -1, dtype=np.int32)
+        new_id[keep] = np.arange(len(keep), dtype=np.int32)
+        k = len(keep)
+        trans = self._trans[keep]
+        known = trans >= 0
+        trans[known] = new_id[trans[known]]
+        for name, fill in (("_rows", BLOCKED), ("_trans", -1), ("_kind", 0), ("_cls", -1),
+                           ("_load_slots", 0), ("_has_aug", False), ("_stamp", 0)):  # fmt: skip
+            a = getattr(self, name)
+            a[:k] = trans if name == "_trans" else a[keep]
+            a[k:] = fill
+        self._keys = [self._keys[i] for i in keep.tolist()]
+        self._key_index = {key: i for i, key in enumerate(self._keys)}
+        # memo tables keyed by whole stacks grow with the states: rebuilt on demand
+        self._minlen_cache.clear()
+        for memo in (self._advance_cache, self._valid_cache, self._stack_rows):
+            if len(memo) > limit:  # keyed by stack tops: small, but bound them all the same
+                memo.clear()
+        self.compactions += 1
         return True
 
     @property
@@ -492,8 +643,8 @@ class Grammar:
         sid, states, remaining = self.start, [], budget
         for tid in ids:
             states.append(sid)
-            if self._rows[sid, tid] > remaining:
+            if not self.mask(np.array([sid]), np.array([remaining]))[0, tid]:
                 return states, False
-            sid = self.next_state(sid, tid)
+            sid = int(self.step(np.array([sid], dtype=np.int64), np.array([tid]))[0])
             remaining -= 1
         return states, True
