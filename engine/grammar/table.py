@@ -103,10 +103,11 @@ class Grammar(Syntax):
         # tokens that scope rules may block, by bitmask (name slots, then "augmented assignment")
         codes = np.arange(1 << (n_slots + 1), dtype=np.int64)[:, None]
         bits = ((codes >> np.arange(n_slots + 1)) & 1).astype(bool)
-        self._block = np.zeros((len(codes), V), dtype=bool)
-        self._block[:, self._slot_tokens] = bits[:, :n_slots]
+        block = np.zeros((len(codes), V), dtype=bool)
+        block[:, self._slot_tokens] = bits[:, :n_slots]
         if len(self._augop_ids):
-            self._block[:, self._augop_ids] |= bits[:, n_slots:]
+            block[:, self._augop_ids] |= bits[:, n_slots:]
+        self._allow = ~block  # stored inverted: mask() ANDs it in
         # scopes: interned; their transitions in a table (-1: not computed yet)
         self._scopes: list[Scope] = []
         self._scope_index: dict[Scope, int] = {}
@@ -268,7 +269,7 @@ class Grammar(Syntax):
         block = self._load_slots[g] & ~self._sc_defined[scope]
         block |= (self._has_aug[g] & ~self._sc_aug_ok[scope]).astype(np.int64) << self._n_slots
         if block.any():
-            m &= ~self._block[block]
+            m &= self._allow[block]
         return m
 
     def allowed(self, sid: int, remaining: int) -> list[int]:
