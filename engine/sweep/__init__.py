@@ -159,6 +159,11 @@ def _report(result: SweepResult, args: Any) -> int:
         print(format_table([st.summary for st in shown], [st.outcome or "" for st in shown],
                            args.max_attempts))  # fmt: skip
     failed = [st for st in result.runs if st.outcome == "error"]
+    if result.error is not None:
+        kept = sum(1 for st in result.runs if st.finished)
+        sys.stderr.write(f"altlas-tui: sweep stopped early: {result.error}; {kept} finished "
+                         "run(s) kept (details in the log file)\n")  # fmt: skip
+        return 1
     if result.interrupted:
         kept = sum(1 for st in result.runs if st.finished)
         stopped = sum(1 for st in result.runs if st.outcome == "stopped" and st.run_id is not None)

@@ -410,3 +410,64 @@ def test_ray_backend_local_instance():
         runs = store.runs.list_runs(kind="sweep")
     assert len(runs) == 2 and {r["config"]["sweep"]["backend"] for r in runs} == {"ray"}
     assert all(store_metrics for store_metrics in [r["attempts"] for r in runs])
+
+
+def test_a_failing_backend_keeps_the_finished_runs():
+    class Breaks(ScriptedBackend):
+        """Finishes the first run, then its connection fails."""
+
+        def records(self, timeout):
+            if self.submitted and not self.outbox and any(i > 0 for i in self.submitted):
+                raise ConnectionError("lost the cluster")
+            return super().records(timeout)
+
+    specs = _specs(3)  # seed 0 finishes; seed 1 is running when the backend breaks; 2 pending
+    backend = Breaks(capacity=1)
+    with Store() as store:
+        result = run_sweep(specs, backend, store.runs)
+        outcomes = {r["seed"]: r["outcome"] for r in store.runs.list_runs(kind="sweep")}
+    assert result.error == "ConnectionError: lost the cluster"
+    assert [st.outcome for st in result.runs] == ["budget", "stopped", "stopped"]
+    assert result.runs[0].finished and result.runs[0].summary["attempts"] == 128
+    assert outcomes == {0: "budget", 1: "stopped"}  # 2 was never started: nothing recorded
+    assert backend.closed_with_kill is True
+
+
+def test_a_run_whose_records_cannot_be_stored_fails_alone():
+    class Malformed(ScriptedBackend):
+        """Every run finishes; run 1 first sends a malformed "best" entry."""
+
+        def submit(self, spec):
+            i = super().submit(spec)
+            if spec.index == 1:
+                self.outbox.append({"type": "progress", "run": i, "best": [[1, 0.5]]})
+            if spec.seed != 0:
+                self.outbox.append(_summary_record(spec, attempts=128))
+            return i
+
+    backend = Malformed(capacity=1)
+    with Store() as store:
+        result = run_sweep(_specs(3), backend, store.runs)
+        outcomes = [r["outcome"] for r in store.runs.list_runs(kind="sweep")]
+    assert result.error is None
+    assert outcomes == ["budget", "error", "budget"]
+    assert result.runs[1].error.startswith("recording failed: ValueError")
+    assert backend.cancelled == [1]
+
+
+def test_report_prints_finished_runs_and_exits_1_when_the_sweep_stopped_early(capsys):
+    from types import SimpleNamespace
+
+    from engine.sweep import _report
+    from engine.sweep.driver import RunState, SweepResult
+
+    specs = _specs(2)
+    done = RunState(specs[0], run_id=1, state="done", outcome="budget",
+                    summary=_summary_record(specs[0], 128)["summary"])  # fmt: skip
+    stopped = RunState(specs[1], run_id=2, state="done", outcome="stopped")
+    result = SweepResult([done, stopped], error="ConnectionError: lost the cluster")
+    code = _report(result, SimpleNamespace(json=True, max_attempts=1000))
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert [d["seed"] for d in json.loads(out)] == [0]
+    assert "sweep stopped early: ConnectionError: lost the cluster; 1 finished run(s) kept" in err
