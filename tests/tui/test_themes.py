@@ -69,16 +69,42 @@ def test_set_ui_theme_text_keeps_everything_else():
     assert inserted["ui"] == {"fps": 2, "theme": "t"} and inserted["hints"] == {"enabled": False}
 
 
-def test_persist_theme_writes_atomically_and_refuses_odd_layouts(tmp_path):
+def test_set_ui_theme_text_handles_every_ui_layout():
+    inline = set_ui_theme_text('ui = { theme = "x", fps = 2 }\n', "t")
+    assert inline == 'ui = { theme = "t", fps = 2 }\n'
+    dotted = set_ui_theme_text('ui.theme = "a"\nui.fps = 3  # keep\n', "t")
+    assert dotted == 'ui.theme = "t"\nui.fps = 3  # keep\n'
+    sub_only = set_ui_theme_text('[ui.keys]\npause = "x"\n', "t")
+    assert tomllib.loads(sub_only)["ui"] == {"theme": "t", "keys": {"pause": "x"}}
+    quoted = set_ui_theme_text("", 'we"ird\\name')
+    assert tomllib.loads(quoted)["ui"]["theme"] == 'we"ird\\name'
+    with pytest.raises(ValueError, match="ui is a"):
+        set_ui_theme_text('ui = "dark"\n', "t")
+    with pytest.raises(ValueError, match="not valid TOML"):
+        set_ui_theme_text("[ui\n", "t")
+
+
+def test_persist_theme_writes_atomically_and_refuses_what_it_cannot_edit(tmp_path, monkeypatch):
     path = tmp_path / "config.toml"
     persist_theme("altlas-light", path)
     assert tomllib.loads(path.read_text()) == {"ui": {"theme": "altlas-light"}}
-    odd = tmp_path / "odd.toml"
-    odd.write_text('ui = { theme = "x" }\n')
-    with pytest.raises(InputError):
-        persist_theme("altlas-light", odd)
-    assert odd.read_text() == 'ui = { theme = "x" }\n'  # untouched
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".config.")]
+    for text in ('ui = "dark"\n', "[ui\ntheme = 1\n"):
+        odd = tmp_path / "odd.toml"
+        odd.write_text(text)
+        with pytest.raises(InputError, match="odd.toml: ui.theme: cannot update the theme"):
+            persist_theme("altlas-light", odd)
+        assert odd.read_text() == text  # untouched
+    # a failed write leaves the old file whole and no temp file behind
+    import engine.store.atomic as atomic
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(atomic.os, "replace", broken_replace)
+    with pytest.raises(InputError, match="cannot write: disk full"):
+        persist_theme("altlas-dark", path)
+    assert tomllib.loads(path.read_text()) == {"ui": {"theme": "altlas-light"}}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml", "odd.toml"]
 
 
 def test_config_dir_is_under_altlas_home():
