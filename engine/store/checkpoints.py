@@ -224,6 +224,7 @@ def _diff(label: str, have: Any, want: Any) -> list[str]:
         )
         if len(have) != len(want):
             return [f"{label}: checkpoint has {len(have)} entries, now {len(want)}{where}"]
+        assert first is not None  # equal lengths and have != want: some entry differs
         return [f"{label}[{first}]: checkpoint {_short(have[first])}, now {_short(want[first])}"]
     return [f"{label}: checkpoint {_short(have)}, now {_short(want)}"]
 

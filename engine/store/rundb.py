@@ -286,6 +286,7 @@ class RunDB:
                 (kind, task, seed, algo, _json(config), int(start_step), now, now, os.getpid(),
                  self._host),
             )  # fmt: skip
+            assert cur.lastrowid is not None  # an INSERT always sets it
             run_id = int(cur.lastrowid)
         log.info("started run %d: %s %s seed %s algo %s", run_id, kind, task, seed, algo)
         return run_id

@@ -61,7 +61,7 @@ def _open_store():
 
 
 def _install_signals(stopper: Stopper) -> dict[int, Any]:
-    previous = {}
+    previous: dict[int, Any] = {}
 
     def handler(signum, frame):  # noqa: ARG001
         stopper.request()
@@ -112,12 +112,12 @@ class _Progress:
 
 def run_cli(args: Any, config: Any) -> int:
     """`altlas-tui sweep`: check everything, run the sweep, print a table or one JSON array."""
-    from engine.tasks import load_task
+    from engine.tasks import Task, load_task
 
     names = [n.strip() for n in (args.tasks or "").split(",") if n.strip()]
     if not names:
         raise InputError("expected comma-separated task names", "--tasks")
-    tasks = []
+    tasks: list[Task] = []
     for name in names:
         task = load_task(name)
         if task.name not in {t.name for t in tasks}:
@@ -156,7 +156,7 @@ def _report(result: SweepResult, args: Any) -> int:
         print(json.dumps([st.summary for st in result.runs if st.finished]), flush=True)
     else:
         shown = [st for st in result.runs if st.summary is not None]
-        print(format_table([st.summary for st in shown], [st.outcome or "" for st in shown],
+        print(format_table([st.summary or {} for st in shown], [st.outcome or "" for st in shown],
                            args.max_attempts))  # fmt: skip
     failed = [st for st in result.runs if st.outcome == "error"]
     if result.error is not None:

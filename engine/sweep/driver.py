@@ -28,8 +28,12 @@ class Backend(Protocol):
     """Where runs execute. Records are plain dicts (see engine/sweep/worker.py)."""
 
     name: str
-    capacity: int | None  # runs at a time (None: the backend schedules everything it gets)
     startup_seconds: float
+
+    @property
+    def capacity(self) -> int | None:
+        """Runs at a time (None: the backend schedules everything it gets)."""
+        ...
 
     def submit(self, spec: RunSpec) -> int: ...
     def records(self, timeout: float) -> list[dict[str, Any]]: ...
@@ -124,9 +128,10 @@ def run_sweep(
                 st.state = "running"
                 active[st.spec.index] = st
             for rec in backend.records(POLL_SECONDS):
-                st = active.get(rec.get("run", -1))
-                if st is None:
+                found = active.get(rec.get("run", -1))
+                if found is None:
                     continue
+                st = found
                 try:
                     _apply(rec, st, runs_db, sweep_id, backend.name, len(specs))
                 except Exception as exc:  # one bad record costs its run, not the sweep
@@ -232,6 +237,7 @@ def _finish(
     summary = {**summary, "settings": dict(st.spec.settings)}
     st.summary, st.outcome, st.state = summary, outcome, "done"
     st.attempts = int(summary.get("attempts") or st.attempts)
+    assert st.run_id is not None  # _ensure_run above
     try:
         runs_db.end_run(st.run_id, outcome, summary)
     except Exception:

@@ -13,6 +13,7 @@ import multiprocessing as mp
 import os
 import signal
 import time
+import typing
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -129,11 +130,12 @@ class LocalBackend:
             time.sleep(min(timeout, 0.05))
             return []
         out: list[dict[str, Any]] = []
-        for conn in wait(list(live), timeout):
-            worker = live[conn]  # type: ignore[index]
+        for ready in wait(list(live), timeout):
+            conn = typing.cast(Connection, ready)  # we only wait on our pipes
+            worker = live[conn]
             try:
-                while conn.poll():  # type: ignore[union-attr]
-                    rec = conn.recv()  # type: ignore[union-attr]
+                while conn.poll():
+                    rec: dict[str, Any] = conn.recv()
                     out.append(rec)
                     if rec.get("type") in ("summary", "error"):
                         worker.run = None
