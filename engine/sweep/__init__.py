@@ -15,7 +15,8 @@ import os
 import signal
 import sys
 import time
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import InputError
 from engine.sweep.driver import Backend, RunState, Stopper, SweepResult, run_sweep
@@ -27,6 +28,9 @@ __all__ = [
     "format_table", "make_backend", "medians", "parse_settings", "run_cli", "run_sweep",
     "settings_text",
 ]  # fmt: skip
+
+if TYPE_CHECKING:
+    from engine.store import Store
 
 EXIT_INTERRUPTED = 130
 
@@ -49,7 +53,7 @@ def make_backend(name: str, workers: int | None = None, address: str | None = No
     raise InputError(f"unknown backend {name!r} (expected local or ray)", "--backend")
 
 
-def _open_store():
+def _open_store() -> Store:
     from engine.store import LockHeld, Store
 
     try:
@@ -63,7 +67,7 @@ def _open_store():
 def _install_signals(stopper: Stopper) -> dict[int, Any]:
     previous: dict[int, Any] = {}
 
-    def handler(signum, frame):  # noqa: ARG001
+    def handler(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001
         stopper.request()
 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

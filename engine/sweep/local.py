@@ -15,6 +15,7 @@ import signal
 import time
 import typing
 from multiprocessing.connection import Connection, wait
+from types import FrameType
 from typing import Any
 
 from engine.sweep.spec import RunSpec
@@ -49,7 +50,7 @@ def _worker_main(conn: Connection) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-    def on_term(signum, frame):  # noqa: ARG001
+    def on_term(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001
         global _STOP
         _STOP = True
 
