@@ -60,6 +60,11 @@ def test_specs_are_the_cartesian_product_with_validated_configs():
         (["train.lr=0.1,,0.2"], "no empty value"),
         (["train.lr=0.1", "train.lr=0.2"], "swept twice"),
         (["nosection.x=1"], "unknown section"),
+        (
+            ["train.risk_epsilon=0.5,2"],
+            "train.risk_epsilon: 2.0 is out of range (allowed: 0 < value <= 1)",
+        ),
+        (["train.temperature=0"], "train.temperature: 0.0 is out of range"),
     ],
 )
 def test_bad_settings_are_input_errors(items, fragment):
