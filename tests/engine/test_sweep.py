@@ -470,7 +470,7 @@ def test_a_run_whose_records_cannot_be_stored_fails_alone():
 def test_report_prints_finished_runs_and_exits_1_when_the_sweep_stopped_early(capsys):
     from types import SimpleNamespace
 
-    from engine.sweep import _report
+    from engine.sweep.command import _report
     from engine.sweep.driver import RunState, SweepResult
 
     specs = _specs(2)
