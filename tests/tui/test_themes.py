@@ -118,12 +118,15 @@ async def test_app_registers_themes_skips_bad_files_and_persists_the_choice(harn
     (user_themes / "bad.toml").write_text('name = "bad"\nprimary = "nope"\n')
     app = harness.app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.1)
+
+        def messages() -> list[str]:
+            return [str(n.message) for n in app._notifications]
+
+        await wait_for(pilot, lambda: any("bad.toml" in m for m in messages()))
         assert app.theme == "altlas-dark"
         assert {"altlas-dark", "altlas-light", "mine", "textual-dark"} <= set(app.available_themes)
         assert "bad" not in app.available_themes
-        messages = [str(n.message) for n in app._notifications]
-        assert any("bad.toml" in m and "primary" in m for m in messages)
+        assert any("bad.toml" in m and "primary" in m for m in messages())
         config_file = config_dir() / "config.toml"
         assert not config_file.exists()  # starting up writes nothing
         app.theme = "altlas-light"  # what the palette's theme picker does
@@ -139,6 +142,6 @@ async def test_unknown_configured_theme_falls_back_with_a_notice(harness):
     config.ui.theme = "no-such-theme"
     app = harness.app(config)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: any("no-such-theme" in str(n.message)
+                                          for n in app._notifications))  # fmt: skip
         assert app.theme == "altlas-dark"
-        assert any("no-such-theme" in str(n.message) for n in app._notifications)
