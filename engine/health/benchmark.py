@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.health.init import measure_init
+from engine.health.init_check import measure_init
 from engine.health.monitor import grad_norms
 from engine.health.tokens import token_report, uniform_expectation
 from engine.health.weights import weight_histogram, weight_stats
