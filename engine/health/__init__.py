@@ -1,10 +1,10 @@
 """Model health: initialisation checks, the runtime monitor, weight and token statistics.
 
-    init_check.py  check a fresh policy, retry other init methods (`initialise`, `InitReport`)
-    monitor.py     per-step health events and the repairs they trigger (`HealthMonitor`)
-    weights.py     per-tensor statistics and a weight histogram for the Model screen
-    tokens.py      token and pair usage against a uniform choice (`token_report`)
-    benchmark.py   what all this costs per batch (`python -m engine.health.benchmark`)
+Layout: `init_check.py` (check a fresh policy, retry other init methods: `initialise`),
+`monitor.py` (per-step health events and the repairs they trigger: `HealthMonitor`),
+`weights.py` (per-tensor statistics and a weight histogram for the Model screen), `tokens.py`
+(token and pair usage against a uniform choice: `token_report`), `benchmark.py` (what all this
+costs per batch: `python -m engine.health.benchmark`).
 """
 
 from engine.health.init_check import InitCheck, InitReport, check_init, initialise, measure_init
