@@ -318,7 +318,8 @@ def test_payload_is_loaded_without_running_pickled_code(tmp_path):
 
 def test_numpy_arrays_and_scalars_become_plain_data_and_come_back(tmp_path):
     state = {"counts": np.arange(5, dtype=np.int64), "f": np.array([[1.5, 2.5]], dtype=np.float32),
-             "score": np.float64(0.75), "n": np.int32(3), "pq": [(np.float64(0.5), "x", 1)]}  # fmt: skip
+             "score": np.float64(0.75), "n": np.int32(3), "pq": [(np.float64(0.5), "x", 1)],
+             "pad": b"\x00\xff" * 3}  # fmt: skip
     path = tmp_path / "t.pt"
     path.write_bytes(encode_checkpoint("t", state))
     loaded = read_checkpoint(path)["state"]
@@ -328,6 +329,7 @@ def test_numpy_arrays_and_scalars_become_plain_data_and_come_back(tmp_path):
     assert type(loaded["score"]) is float and loaded["score"] == 0.75
     assert type(loaded["n"]) is int and loaded["n"] == 3
     assert loaded["pq"] == [(0.5, "x", 1)] and type(loaded["pq"][0][0]) is float
+    assert loaded["pad"] == b"\x00\xff" * 3
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ aside as `<name>.corrupt-<timestamp>` (never deleted) and the previous good one 
 
 Payloads are loaded with `torch.load(..., weights_only=True)`: no pickled code runs even for a
 file someone else handed you. So a checkpoint holds plain data only (dicts, lists, tuples, str,
-int, float, bool, None, tensors); `encode_state` turns numpy arrays into tagged tensors and numpy
+bytes, int, float, bool, None, tensors); `encode_state` turns numpy arrays into tagged tensors and numpy
 scalars into Python numbers at save time, `decode_state` turns the arrays back at load time, and
 anything else is refused when saving (naming the key), never discovered at the next start.
 
@@ -76,7 +76,7 @@ def file_stem(task: str) -> str:
     return stem
 
 
-_PLAIN = (str, int, float, bool, type(None))
+_PLAIN = (str, bytes, int, float, bool, type(None))
 
 
 def encode_state(obj: Any, where: str = "state") -> Any:
