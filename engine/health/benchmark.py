@@ -55,7 +55,8 @@ def benchmark(
 
     with Sandbox(cfg.sandbox) as sb:
         tr = Trainer(cfg, load_task(task), sb.run_many, seed=0)
-        tr.health.observe = _timed(spent, "health", tr.health.observe)  # type: ignore[method-assign]
+        timed_observe = _timed(spent, "health", tr.health.observe)
+        tr.health.observe = timed_observe  # type: ignore[method-assign]
         real_record = tr._record
         V = len(tr.tok)
         counts = np.zeros(V, dtype=np.int64)

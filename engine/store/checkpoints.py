@@ -7,9 +7,9 @@ aside as `<name>.corrupt-<timestamp>` (never deleted) and the previous good one 
 
 Payloads are loaded with `torch.load(..., weights_only=True)`: no pickled code runs even for a
 file someone else handed you. So a checkpoint holds plain data only (dicts, lists, tuples, str,
-bytes, int, float, bool, None, tensors); `encode_state` turns numpy arrays into tagged tensors and numpy
-scalars into Python numbers at save time, `decode_state` turns the arrays back at load time, and
-anything else is refused when saving (naming the key), never discovered at the next start.
+bytes, int, float, bool, None, tensors); `encode_state` turns numpy arrays into tagged tensors
+and numpy scalars into Python numbers at save time, `decode_state` turns the arrays back at load
+time, and anything else is refused when saving (naming the key), never found at the next start.
 
 Format 1 files (written before this, numpy arrays pickled as such) are still read, still with
 `weights_only=True`, allowing exactly numpy's array reconstruction on top of the defaults.

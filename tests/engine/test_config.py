@@ -70,7 +70,7 @@ def test_parse_assignment():
         cfgmod.parse_assignment("lr=0.1")
 
 
-# -- ranges -----------------------------------------------------------------------------------------
+# -- ranges ---------------------------------------------------------------------------------------
 # Written out by hand (not derived from the declarations) so that deleting or loosening a declared
 # range makes a test fail. Each entry: values just outside the range, values just inside it.
 RANGES: dict[str, tuple[list, list]] = {
