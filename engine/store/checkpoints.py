@@ -92,15 +92,15 @@ def encode_state(obj: Any, where: str = "state") -> Any:
         return {NDARRAY_TAG: torch.from_numpy(np.ascontiguousarray(obj).copy())}
     if isinstance(obj, np.generic):  # before the plain types: np.float64 is a float subclass
         return encode_state(obj.item(), where)
-    for plain in _PLAIN[:-1]:  # other subclasses (IntEnum, str enums): their plain value
+    for plain in (str, bytes, int, float):  # subclasses (IntEnum, str enums): their plain value
         if isinstance(obj, plain):
-            return plain(obj)
+            return plain(obj)  # type: ignore[arg-type]
     if isinstance(obj, dict):
         out = type(obj)() if type(obj) in (dict, OrderedDict) else {}
         for k, v in obj.items():
             if not isinstance(k, _PLAIN):
                 raise TypeError(f"{where}: key {k!r} of type {type(k).__name__} cannot be saved")
-            out[k] = encode_state(v, f"{where}.{k}")
+            out[k] = encode_state(v, f"{where}.{k!s}")
         metadata = getattr(obj, "_metadata", None)  # module state dicts carry version info
         if metadata is not None:
             out._metadata = metadata  # type: ignore[attr-defined]
