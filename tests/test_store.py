@@ -348,12 +348,14 @@ def test_save_refuses_non_plain_state_naming_the_key(state, where):
 
 
 def test_format_1_files_with_pickled_numpy_arrays_still_load(tmp_path):
-    state = {"token_counts": np.arange(4, dtype=np.int64), "w": torch.ones(2), "meta": {"v": 1}}
+    state = {"token_counts": np.arange(4, dtype=np.int64), "w": torch.ones(2), "meta": {"v": 1},
+             "pq": [(np.float64(0.5), "print(1)")]}  # fmt: skip
     old = _file_with_payload(tmp_path / "old.pt", {"task": "t", "saved_at": 0.0, "state": state},
                              version=1)  # fmt: skip
     loaded = read_checkpoint(old)["state"]
     np.testing.assert_array_equal(loaded["token_counts"], state["token_counts"])
     assert torch.equal(loaded["w"], state["w"])
+    assert loaded["pq"] == [(0.5, "print(1)")]
 
 
 def test_last_task_round_trip():

@@ -176,16 +176,12 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
 
 
 def _numpy_globals() -> list[Any]:
-    """What rebuilding a pickled numeric numpy array needs (format 1 files), and nothing more."""
+    """What rebuilding pickled numeric numpy arrays and scalars needs (format 1 files), no more."""
     import numpy as np
-
-    try:
-        from numpy._core.multiarray import _reconstruct  # numpy >= 2
-    except ImportError:  # pragma: no cover - numpy 1.x
-        from numpy.core.multiarray import _reconstruct  # type: ignore[no-redef]
+    from numpy._core.multiarray import _reconstruct, scalar  # numpy >= 2 (the floor)
 
     dtypes = [type(np.dtype(t)) for t in "?bBhHiIlLqQefdg"]
-    return [_reconstruct, np.ndarray, np.dtype, *dtypes]
+    return [_reconstruct, scalar, np.ndarray, np.dtype, *dtypes]
 
 
 def _norm(value: Any) -> Any:
