@@ -3,25 +3,29 @@
 Shipped themes live in `themes/` (in the wheel: `altlas_tui/_data/themes`), user themes in
 `<config dir>/themes`. A theme file holds the fields of `textual.theme.Theme` at top level
 (`name`, `primary`, ... , `dark`) and an optional `[variables]` table. The chosen theme is written
-back to `<config dir>/config.toml` as `[ui] theme = "..."`, editing only that line.
+back to `<config dir>/config.toml` as `[ui] theme = "..."` through tomlkit, which keeps every
+other key, comment and the layout (tables, inline tables, dotted keys) as the person wrote it,
+and replaced atomically (engine/store/atomic.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import tomllib
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+import tomlkit
+import tomlkit.exceptions
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
 from engine.errors import InputError
 from engine.resources import shipped_dir
+from engine.store.atomic import atomic_write_text
+from engine.store.paths import paths
 
 _COLOUR_FIELDS = (
     "primary", "secondary", "warning", "error", "success", "accent",
@@ -32,17 +36,7 @@ _THEME_FIELDS = {f.name for f in fields(Theme)}
 
 def config_dir() -> Path:
     """The config folder of `engine.store.paths` (`$ALTLAS_HOME/config` or the platform's)."""
-    try:
-        from engine.store.paths import paths
-
-        return paths(create=False).config
-    except ImportError:  # pragma: no cover - the store is part of the engine
-        home = os.environ.get("ALTLAS_HOME")
-        if home:
-            return Path(home) / "config"
-        import platformdirs
-
-        return Path(platformdirs.user_config_dir("altlas-tui"))
+    return paths(create=False).config
 
 
 def theme_dirs() -> list[Path]:
@@ -120,29 +114,25 @@ def load_themes(dirs: list[Path] | None = None) -> tuple[list[Theme], list[Input
     return list(themes.values()), errors
 
 
-def _toml_string(value: str) -> str:
-    return json.dumps(value)  # a JSON string literal is a valid TOML basic string
-
-
 def set_ui_theme_text(text: str, theme: str) -> str:
-    """`text` (a config.toml) with `[ui] theme` set to `theme`; every other line kept as is."""
-    line = f"theme = {_toml_string(theme)}"
-    lines = text.splitlines()
-    header = re.compile(r"^\s*\[\s*ui\s*\]\s*(#.*)?$")
-    any_header = re.compile(r"^\s*\[")
-    start = next((i for i, ln in enumerate(lines) if header.match(ln)), None)
-    if start is None:
-        body = text.rstrip("\n")
-        return (body + "\n\n" if body else "") + f"[ui]\n{line}\n"
-    end = next((i for i in range(start + 1, len(lines)) if any_header.match(lines[i])), len(lines))
-    key = re.compile(r"^\s*theme\s*=")
-    for i in range(start + 1, end):
-        if key.match(lines[i]):
-            lines[i] = line
-            break
+    """`text` (a config.toml) with `ui.theme` set to `theme`; everything else kept as written.
+
+    ValueError if `text` is not TOML or `ui` is not a table.
+    """
+    try:
+        doc = tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as exc:
+        raise ValueError(f"not valid TOML: {exc}") from None
+    ui = doc.get("ui")
+    if ui is None:
+        table = tomlkit.table()
+        table["theme"] = theme
+        doc["ui"] = table
+    elif isinstance(ui, dict):  # a [ui] table, an inline table or dotted ui.* keys
+        ui["theme"] = theme
     else:
-        lines.insert(start + 1, line)
-    return "\n".join(lines) + "\n"
+        raise ValueError(f"ui is a {type(ui).__name__}, expected a table")
+    return tomlkit.dumps(doc)
 
 
 def persist_theme(theme: str, path: Path | None = None) -> Path:
@@ -152,22 +142,16 @@ def persist_theme(theme: str, path: Path | None = None) -> Path:
         old = path.read_text(encoding="utf-8") if path.exists() else ""
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read: {exc}", str(path)) from None
-    new = set_ui_theme_text(old, theme)
     try:
-        check = tomllib.loads(new)
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"cannot update theme, file is not valid TOML: {exc}", str(path)) from None
-    if check.get("ui", {}).get("theme") != theme:
-        raise InputError(
-            "cannot update theme (unusual [ui] layout); edit it by hand", str(path), "ui.theme"
-        )
+        new = set_ui_theme_text(old, theme)
+    except ValueError as exc:
+        raise InputError(f"cannot update the theme: {exc}", str(path), "ui.theme") from None
+    # the round trip must say exactly what we meant, or the file is left alone
+    if tomllib.loads(new).get("ui", {}).get("theme") != theme:
+        raise InputError("cannot update the theme; edit it by hand", str(path), "ui.theme")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".config.", suffix=".toml", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(new)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        atomic_write_text(path, new)
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc}", str(path)) from None
     return path

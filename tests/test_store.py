@@ -318,7 +318,8 @@ def test_payload_is_loaded_without_running_pickled_code(tmp_path):
 
 def test_numpy_arrays_and_scalars_become_plain_data_and_come_back(tmp_path):
     state = {"counts": np.arange(5, dtype=np.int64), "f": np.array([[1.5, 2.5]], dtype=np.float32),
-             "score": np.float64(0.75), "n": np.int32(3), "pq": [(np.float64(0.5), "x", 1)]}  # fmt: skip
+             "score": np.float64(0.75), "n": np.int32(3), "pq": [(np.float64(0.5), "x", 1)],
+             "pad": b"\x00\xff" * 3}  # fmt: skip
     path = tmp_path / "t.pt"
     path.write_bytes(encode_checkpoint("t", state))
     loaded = read_checkpoint(path)["state"]
@@ -328,6 +329,7 @@ def test_numpy_arrays_and_scalars_become_plain_data_and_come_back(tmp_path):
     assert type(loaded["score"]) is float and loaded["score"] == 0.75
     assert type(loaded["n"]) is int and loaded["n"] == 3
     assert loaded["pq"] == [(0.5, "x", 1)] and type(loaded["pq"][0][0]) is float
+    assert loaded["pad"] == b"\x00\xff" * 3
 
 
 @pytest.mark.parametrize(
@@ -346,12 +348,14 @@ def test_save_refuses_non_plain_state_naming_the_key(state, where):
 
 
 def test_format_1_files_with_pickled_numpy_arrays_still_load(tmp_path):
-    state = {"token_counts": np.arange(4, dtype=np.int64), "w": torch.ones(2), "meta": {"v": 1}}
+    state = {"token_counts": np.arange(4, dtype=np.int64), "w": torch.ones(2), "meta": {"v": 1},
+             "pq": [(np.float64(0.5), "print(1)")]}  # fmt: skip
     old = _file_with_payload(tmp_path / "old.pt", {"task": "t", "saved_at": 0.0, "state": state},
                              version=1)  # fmt: skip
     loaded = read_checkpoint(old)["state"]
     np.testing.assert_array_equal(loaded["token_counts"], state["token_counts"])
     assert torch.equal(loaded["w"], state["w"])
+    assert loaded["pq"] == [(0.5, "print(1)")]
 
 
 def test_last_task_round_trip():

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.health.init import measure_init
+from engine.health.init_check import measure_init
 from engine.health.monitor import grad_norms
 from engine.health.tokens import token_report, uniform_expectation
 from engine.health.weights import weight_histogram, weight_stats
@@ -55,7 +55,8 @@ def benchmark(
 
     with Sandbox(cfg.sandbox) as sb:
         tr = Trainer(cfg, load_task(task), sb.run_many, seed=0)
-        tr.health.observe = _timed(spent, "health", tr.health.observe)  # type: ignore[method-assign]
+        timed_observe = _timed(spent, "health", tr.health.observe)
+        tr.health.observe = timed_observe  # type: ignore[method-assign]
         real_record = tr._record
         V = len(tr.tok)
         counts = np.zeros(V, dtype=np.int64)

@@ -185,7 +185,7 @@ class HealthMonitor:
         at_floor = lr <= MIN_LR * 1.0001
         if not math.isfinite(loss) or not finite_w:
             what = "loss" if not math.isfinite(loss) else "weights"
-            action = "restore_checkpoint" if self._good is not None else "reinit"
+            action: str | None = "restore_checkpoint" if self._good is not None else "reinit"
             events.append(HealthEvent(
                 "loss_nan", f"{what} became NaN/Inf at lr {lr:.3g}",
                 "restored the last good weights and halved the learning rate"
@@ -299,9 +299,15 @@ class Repairable(Protocol):
     """What `apply_health_actions` needs of a trainer."""
 
     lr: float
-    optimizer: torch.optim.Optimizer
-    policy: torch.nn.Module
-    health: HealthMonitor
+
+    @property
+    def optimizer(self) -> torch.optim.Optimizer: ...
+
+    @property
+    def policy(self) -> torch.nn.Module: ...
+
+    @property
+    def health(self) -> HealthMonitor: ...
 
     def reinitialise(self, method: str | None = None) -> None: ...
 

@@ -9,6 +9,9 @@
         store.save_task_state(task, state)
         store.runs.end_run(run, "solved", summary)
 
+The Engine takes any `EngineStore` (protocols.py): `Store` here, `HistoryOnlyStore` for bench
+runs (history only, checkpoints untouched), `engine.sweep.worker.RecordingStore` in sweep workers.
+
 Nothing here imports torch until a checkpoint is read or written, so `paths`/`history` stay fast.
 """
 

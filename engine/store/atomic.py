@@ -84,7 +84,7 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def remove_stray_temp_files(directory: Path) -> list[Path]:
     """Delete temp files a killed writer left in `directory`. Call only while holding the lock."""
-    removed = []
+    removed: list[Path] = []
     if not directory.is_dir():
         return removed
     for p in directory.glob(f".*{TEMP_MARK}*"):

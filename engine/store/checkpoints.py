@@ -7,9 +7,9 @@ aside as `<name>.corrupt-<timestamp>` (never deleted) and the previous good one 
 
 Payloads are loaded with `torch.load(..., weights_only=True)`: no pickled code runs even for a
 file someone else handed you. So a checkpoint holds plain data only (dicts, lists, tuples, str,
-int, float, bool, None, tensors); `encode_state` turns numpy arrays into tagged tensors and numpy
-scalars into Python numbers at save time, `decode_state` turns the arrays back at load time, and
-anything else is refused when saving (naming the key), never discovered at the next start.
+bytes, int, float, bool, None, tensors); `encode_state` turns numpy arrays into tagged tensors
+and numpy scalars into Python numbers at save time, `decode_state` turns the arrays back at load
+time, and anything else is refused when saving (naming the key), never found at the next start.
 
 Format 1 files (written before this, numpy arrays pickled as such) are still read, still with
 `weights_only=True`, allowing exactly numpy's array reconstruction on top of the defaults.
@@ -76,7 +76,7 @@ def file_stem(task: str) -> str:
     return stem
 
 
-_PLAIN = (str, int, float, bool, type(None))
+_PLAIN = (str, bytes, int, float, bool, type(None))
 
 
 def encode_state(obj: Any, where: str = "state") -> Any:
@@ -92,15 +92,15 @@ def encode_state(obj: Any, where: str = "state") -> Any:
         return {NDARRAY_TAG: torch.from_numpy(np.ascontiguousarray(obj).copy())}
     if isinstance(obj, np.generic):  # before the plain types: np.float64 is a float subclass
         return encode_state(obj.item(), where)
-    for plain in _PLAIN[:-1]:  # other subclasses (IntEnum, str enums): their plain value
+    for plain in (str, bytes, int, float):  # subclasses (IntEnum, str enums): their plain value
         if isinstance(obj, plain):
-            return plain(obj)
+            return plain(obj)  # type: ignore[arg-type]
     if isinstance(obj, dict):
         out = type(obj)() if type(obj) in (dict, OrderedDict) else {}
         for k, v in obj.items():
             if not isinstance(k, _PLAIN):
                 raise TypeError(f"{where}: key {k!r} of type {type(k).__name__} cannot be saved")
-            out[k] = encode_state(v, f"{where}.{k}")
+            out[k] = encode_state(v, f"{where}.{k!s}")
         metadata = getattr(obj, "_metadata", None)  # module state dicts carry version info
         if metadata is not None:
             out._metadata = metadata  # type: ignore[attr-defined]
@@ -176,16 +176,12 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
 
 
 def _numpy_globals() -> list[Any]:
-    """What rebuilding a pickled numeric numpy array needs (format 1 files), and nothing more."""
+    """What rebuilding pickled numeric numpy arrays and scalars needs (format 1 files), no more."""
     import numpy as np
-
-    try:
-        from numpy._core.multiarray import _reconstruct  # numpy >= 2
-    except ImportError:  # pragma: no cover - numpy 1.x
-        from numpy.core.multiarray import _reconstruct  # type: ignore[no-redef]
+    from numpy._core.multiarray import _reconstruct, scalar  # numpy >= 2 (the floor)
 
     dtypes = [type(np.dtype(t)) for t in "?bBhHiIlLqQefdg"]
-    return [_reconstruct, np.ndarray, np.dtype, *dtypes]
+    return [_reconstruct, scalar, np.ndarray, np.dtype, *dtypes]
 
 
 def _norm(value: Any) -> Any:
@@ -224,6 +220,7 @@ def _diff(label: str, have: Any, want: Any) -> list[str]:
         )
         if len(have) != len(want):
             return [f"{label}: checkpoint has {len(have)} entries, now {len(want)}{where}"]
+        assert first is not None  # equal lengths and have != want: some entry differs
         return [f"{label}[{first}]: checkpoint {_short(have[first])}, now {_short(want[first])}"]
     return [f"{label}: checkpoint {_short(have)}, now {_short(want)}"]
 

@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 @runtime_checkable
 class RunHistory(Protocol):
-    """Where a run's history goes: its start, per-step metrics, best programs, hints, events, end."""
+    """Where a run's history goes: start, per-step metrics, best programs, hints, events, end."""
 
     def start_run(
         self,

@@ -15,7 +15,6 @@ import math
 import os
 import socket
 import sqlite3
-import struct
 import threading
 import time
 from pathlib import Path
@@ -23,89 +22,19 @@ from typing import Any
 
 from engine.store.atomic import move_aside
 from engine.store.checkpoints import StoreReadOnly
+from engine.store.schema import (
+    QUICK_CHECK_MAX_BYTES,
+    SCHEMA,
+    SCHEMA_VERSION,
+    CorruptDatabase,
+    is_corruption,
+    sqlite_file_problem,
+)
 
 log = logging.getLogger("altlas.store")
 
-SCHEMA_VERSION = 1
 OUTCOMES = frozenset({"solved", "budget", "stopped", "error", "interrupted"})
 KINDS = frozenset({"train", "bench", "sweep"})
-SQLITE_MAGIC = b"SQLite format 3\x00"
-QUICK_CHECK_MAX_BYTES = 32 * 1024 * 1024  # full page scan on open only for files up to this size
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL,
-    task TEXT NOT NULL,
-    seed INTEGER,
-    algo TEXT,
-    config TEXT NOT NULL DEFAULT '{}',
-    start_step INTEGER NOT NULL DEFAULT 0,
-    started_at REAL NOT NULL,
-    updated_at REAL,
-    ended_at REAL,
-    outcome TEXT,
-    summary TEXT,
-    pid INTEGER,
-    host TEXT
-);
-CREATE INDEX IF NOT EXISTS runs_task ON runs (task);
-CREATE TABLE IF NOT EXISTS metric_keys (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-CREATE TABLE IF NOT EXISTS metrics (
-    run_id INTEGER NOT NULL,
-    step INTEGER NOT NULL,
-    key_id INTEGER NOT NULL,
-    value REAL,
-    PRIMARY KEY (run_id, step, key_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS best_programs (
-    id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, step INTEGER, score REAL, code TEXT, at REAL
-);
-CREATE INDEX IF NOT EXISTS best_programs_run ON best_programs (run_id);
-CREATE TABLE IF NOT EXISTS hints (
-    id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, step INTEGER, text TEXT, forced INTEGER,
-    effect TEXT, at REAL
-);
-CREATE INDEX IF NOT EXISTS hints_run ON hints (run_id);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, step INTEGER, kind TEXT, message TEXT, at REAL
-);
-CREATE INDEX IF NOT EXISTS events_run ON events (run_id);
-"""
-
-
-class CorruptDatabase(Exception):
-    """The database file cannot be trusted."""
-
-
-def sqlite_file_problem(path: Path) -> str | None:
-    """Why `path` is not a usable SQLite file (cheap header checks), or None if it looks fine."""
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as f:
-            header = f.read(100)
-    except FileNotFoundError:
-        return None
-    if size == 0:
-        return "empty file"
-    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
-        return "not an SQLite database (garbage or another format)"
-    page_size = struct.unpack(">H", header[16:18])[0]
-    page_size = 65536 if page_size == 1 else page_size
-    pages = struct.unpack(">I", header[28:32])[0]
-    # the in-header size is valid when the change counter equals version-valid-for
-    if pages and header[24:28] == header[92:96] and size < pages * page_size:
-        return f"truncated ({size} of {pages * page_size} bytes)"
-    return None
-
-
-def _is_corruption(e: sqlite3.Error) -> bool:
-    name = getattr(e, "sqlite_errorname", "") or ""
-    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
-        return True
-    text = str(e).lower()
-    return "malformed" in text or "not a database" in text
 
 
 def _pid_alive(pid: int | None) -> bool:
@@ -186,7 +115,7 @@ class RunDB:
         try:
             self._conn = self._connect_and_init()
         except (sqlite3.DatabaseError, CorruptDatabase) as e:
-            if isinstance(e, sqlite3.Error) and not _is_corruption(e):
+            if isinstance(e, sqlite3.Error) and not is_corruption(e):
                 raise
             self._set_aside(str(e))
             self._conn = self._connect_and_init()
@@ -286,6 +215,7 @@ class RunDB:
                 (kind, task, seed, algo, _json(config), int(start_step), now, now, os.getpid(),
                  self._host),
             )  # fmt: skip
+            assert cur.lastrowid is not None  # an INSERT always sets it
             run_id = int(cur.lastrowid)
         log.info("started run %d: %s %s seed %s algo %s", run_id, kind, task, seed, algo)
         return run_id

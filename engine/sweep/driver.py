@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from engine.store.protocols import RunHistory
 from engine.sweep.spec import RunSpec
 
 log = logging.getLogger("altlas.sweep")
@@ -27,8 +28,12 @@ class Backend(Protocol):
     """Where runs execute. Records are plain dicts (see engine/sweep/worker.py)."""
 
     name: str
-    capacity: int | None  # runs at a time (None: the backend schedules everything it gets)
     startup_seconds: float
+
+    @property
+    def capacity(self) -> int | None:
+        """Runs at a time (None: the backend schedules everything it gets)."""
+        ...
 
     def submit(self, spec: RunSpec) -> int: ...
     def records(self, timeout: float) -> list[dict[str, Any]]: ...
@@ -72,24 +77,32 @@ class RunState:
 
 @dataclass
 class SweepResult:
+    """Every run's state when the sweep ended; `error` says why the sweep itself stopped early."""
+
     runs: list[RunState]
     interrupted: bool = False
     wall_seconds: float = 0.0
     startup_seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None  # the backend failed: finished runs are kept, the rest stopped
 
 
 def run_sweep(
     specs: list[RunSpec],
     backend: Backend,
-    runs_db: Any,
+    runs_db: RunHistory,
     *,
     stopper: Stopper | None = None,
     sweep_id: str = "",
     on_change: Callable[[RunState, list[RunState]], None] | None = None,
     grace: float = GRACE_SECONDS,
 ) -> SweepResult:
-    """Run every spec on `backend`, recording into `runs_db` (a writable RunDB)."""
+    """Run every spec on `backend`, recording into `runs_db` (a writable run history).
+
+    Never loses a finished run: a run whose records cannot be applied becomes an "error" run and
+    the others go on; if the backend itself fails, the sweep stops, the runs still going are
+    recorded as "stopped", and the result (with `error` set) holds every finished run.
+    """
     stopper = stopper or Stopper()
     t0 = time.monotonic()
     states = [RunState(s) for s in specs]
@@ -97,6 +110,7 @@ def run_sweep(
     active: dict[int, RunState] = {}
     cancel_deadline: float | None = None
     interrupted = False
+    error: str | None = None
     try:
         while pending or active:
             if stopper.requested and not interrupted:
@@ -114,16 +128,30 @@ def run_sweep(
                 st.state = "running"
                 active[st.spec.index] = st
             for rec in backend.records(POLL_SECONDS):
-                st = active.get(rec.get("run", -1))
-                if st is None:
+                found = active.get(rec.get("run", -1))
+                if found is None:
                     continue
-                _apply(rec, st, runs_db, sweep_id, backend.name, len(specs))
+                st = found
+                try:
+                    _apply(rec, st, runs_db, sweep_id, backend.name, len(specs))
+                except Exception as exc:  # one bad record costs its run, not the sweep
+                    log.exception("sweep run %s (%s): record %r failed", st.run_id,
+                                  st.spec.label, rec.get("type"))  # fmt: skip
+                    st.error = f"recording failed: {type(exc).__name__}: {exc}"
+                    backend.cancel(st.spec.index)
+                    _finish(st, runs_db, "error", None, sweep_id, backend.name, len(specs))
                 if st.state == "done":
                     del active[st.spec.index]
                 if on_change is not None:
                     on_change(st, states)
+    except Exception as exc:  # the backend (or the run store) failed: keep what finished
+        log.exception("sweep stopped: %s", exc)
+        error = f"{type(exc).__name__}: {exc}"
     finally:
-        backend.close(kill=bool(active))
+        try:
+            backend.close(kill=bool(active))
+        except Exception:
+            log.exception("could not close the %s backend", backend.name)
         for st in active.values():  # killed, or the driver itself failed: keep what is known
             if st.run_id is None:  # never started: nothing to record
                 st.outcome, st.state = "stopped", "done"
@@ -131,8 +159,11 @@ def run_sweep(
                 _finish(st, runs_db, "stopped", None, sweep_id, backend.name, len(specs))
             if on_change is not None:
                 on_change(st, states)
+        for st in pending:  # the backend failed before these were submitted
+            st.outcome, st.state = "stopped", "done"
         runs_db.flush()
-    return SweepResult(states, interrupted, time.monotonic() - t0, backend.startup_seconds)
+    return SweepResult(states, interrupted, time.monotonic() - t0, backend.startup_seconds,
+                       error=error)  # fmt: skip
 
 
 def _store_config(st: RunState, sweep_id: str, backend: str, total: int) -> dict[str, Any]:
@@ -143,7 +174,7 @@ def _store_config(st: RunState, sweep_id: str, backend: str, total: int) -> dict
     return conf
 
 
-def _ensure_run(st: RunState, runs_db: Any, sweep_id: str, backend: str, total: int) -> None:
+def _ensure_run(st: RunState, runs_db: RunHistory, sweep_id: str, backend: str, total: int) -> None:
     if st.run_id is None:
         algo = st.spec.config.get("train", {}).get("algo", "default")
         st.run_id = runs_db.start_run(st.spec.task, st.spec.seed, algo,
@@ -152,7 +183,12 @@ def _ensure_run(st: RunState, runs_db: Any, sweep_id: str, backend: str, total: 
 
 
 def _apply(
-    rec: dict[str, Any], st: RunState, runs_db: Any, sweep_id: str, backend: str, total: int
+    rec: dict[str, Any],
+    st: RunState,
+    runs_db: RunHistory,
+    sweep_id: str,
+    backend: str,
+    total: int,
 ) -> None:
     kind = rec.get("type")
     _ensure_run(st, runs_db, sweep_id, backend, total)
@@ -181,7 +217,7 @@ def _apply(
 
 def _finish(
     st: RunState,
-    runs_db: Any,
+    runs_db: RunHistory,
     outcome: str,
     summary: dict[str, Any] | None,
     sweep_id: str,
@@ -201,6 +237,7 @@ def _finish(
     summary = {**summary, "settings": dict(st.spec.settings)}
     st.summary, st.outcome, st.state = summary, outcome, "done"
     st.attempts = int(summary.get("attempts") or st.attempts)
+    assert st.run_id is not None  # _ensure_run above
     try:
         runs_db.end_run(st.run_id, outcome, summary)
     except Exception:

@@ -13,7 +13,9 @@ import multiprocessing as mp
 import os
 import signal
 import time
+import typing
 from multiprocessing.connection import Connection, wait
+from types import FrameType
 from typing import Any
 
 from engine.sweep.spec import RunSpec
@@ -48,7 +50,7 @@ def _worker_main(conn: Connection) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-    def on_term(signum, frame):  # noqa: ARG001
+    def on_term(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001
         global _STOP
         _STOP = True
 
@@ -129,11 +131,12 @@ class LocalBackend:
             time.sleep(min(timeout, 0.05))
             return []
         out: list[dict[str, Any]] = []
-        for conn in wait(list(live), timeout):
-            worker = live[conn]  # type: ignore[index]
+        for ready in wait(list(live), timeout):
+            conn = typing.cast(Connection, ready)  # we only wait on our pipes
+            worker = live[conn]
             try:
-                while conn.poll():  # type: ignore[union-attr]
-                    rec = conn.recv()  # type: ignore[union-attr]
+                while conn.poll():
+                    rec: dict[str, Any] = conn.recv()
                     out.append(rec)
                     if rec.get("type") in ("summary", "error"):
                         worker.run = None

@@ -15,6 +15,7 @@ import importlib.util
 import queue
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from engine.errors import InputError
@@ -30,7 +31,7 @@ def require_ray() -> None:
         raise InputError(RAY_MISSING, "--backend")
 
 
-def run_spec_records(spec: dict[str, Any]):
+def run_spec_records(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """The Ray task body: run the spec in a thread and yield its records as they come.
 
     Cancelling the task (ray.cancel) interrupts the generator; the engine is then asked to stop

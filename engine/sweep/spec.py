@@ -105,7 +105,7 @@ def build_specs(
             nested.setdefault(section, {})[key] = value
         cfgmod.apply(run_config, nested, "--set", from_text=True)
         combos.append((chosen, run_config.to_dict()))
-    specs = []
+    specs: list[RunSpec] = []
     for task in tasks:
         data = _read_task_data(task)
         for chosen, conf in combos:

@@ -18,7 +18,10 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.snapshot import Snapshot
 
 PROGRESS_INTERVAL = 1.0  # seconds between progress records of one run
 
@@ -114,14 +117,14 @@ def run_spec(
     control = Control()
     state = {"last": time.monotonic()}
 
-    def progress(snap) -> dict[str, Any]:
+    def progress(snap: Snapshot) -> dict[str, Any]:
         return {"type": "progress", "run": run, "attempts": snap.attempts,
                 "best_score": snap.best_score, "solved": snap.solution is not None,
                 "attempts_per_second": snap.attempts_per_second, **store.runs.take()}  # fmt: skip
 
-    last_snap = [None]
+    last_snap: list[Snapshot | None] = [None]
 
-    def on_batch(snap) -> None:
+    def on_batch(snap: Snapshot) -> None:
         last_snap[0] = snap
         if stop_requested():
             control.stop()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -67,7 +70,7 @@ def test_parse_assignment():
         cfgmod.parse_assignment("lr=0.1")
 
 
-# -- ranges -----------------------------------------------------------------------------------------
+# -- ranges ---------------------------------------------------------------------------------------
 # Written out by hand (not derived from the declarations) so that deleting or loosening a declared
 # range makes a test fail. Each entry: values just outside the range, values just inside it.
 RANGES: dict[str, tuple[list, list]] = {
@@ -225,3 +228,24 @@ def test_load_config_precedence_and_missing_file(tmp_path, monkeypatch):
     with pytest.raises(InputError, match="file not found"):
         cfgmod.load_config(tmp_path / "none.toml", require_file=True)
     assert cfgmod.load_config(tmp_path / "none.toml").train.lr == cfgmod.TrainConfig().lr
+
+
+@pytest.mark.parametrize(
+    "assignment",
+    ["train.risk_epsilon=2", "train.temperature=0", "train.pqt_k=-1", "hints.hint_fraction=-1"],
+)
+def test_train_refuses_out_of_range_flags_with_exit_2_before_any_work(assignment, tmp_path):
+    home = tmp_path / "home"
+    env = {**os.environ, "ALTLAS_HOME": str(home)}
+    out = subprocess.run(
+        [sys.executable, "-m", "altlas_tui.cli", "train", "--task", "add_two_numbers", "--json",
+         "--max-attempts", "64", "--set", assignment],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    field = assignment.partition("=")[0]
+    assert out.returncode == 2, out.stderr
+    assert out.stdout == ""
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"--set: {field}: " in lines[0] and "out of range" in lines[0]
+    # nothing was started: no checkpoint, no run in the history
+    assert not list(home.rglob("*.pt")) and not list(home.rglob("*.sqlite*"))

@@ -7,7 +7,8 @@ import torch
 from health_helpers import _zeros
 
 from engine.config import Config
-from engine.health import init, monitor
+from engine.health import init_check as init
+from engine.health import monitor
 from engine.policy import Policy
 from engine.tasks import load_task
 from engine.trainer import Trainer

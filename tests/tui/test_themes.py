@@ -69,16 +69,42 @@ def test_set_ui_theme_text_keeps_everything_else():
     assert inserted["ui"] == {"fps": 2, "theme": "t"} and inserted["hints"] == {"enabled": False}
 
 
-def test_persist_theme_writes_atomically_and_refuses_odd_layouts(tmp_path):
+def test_set_ui_theme_text_handles_every_ui_layout():
+    inline = set_ui_theme_text('ui = { theme = "x", fps = 2 }\n', "t")
+    assert inline == 'ui = { theme = "t", fps = 2 }\n'
+    dotted = set_ui_theme_text('ui.theme = "a"\nui.fps = 3  # keep\n', "t")
+    assert dotted == 'ui.theme = "t"\nui.fps = 3  # keep\n'
+    sub_only = set_ui_theme_text('[ui.keys]\npause = "x"\n', "t")
+    assert tomllib.loads(sub_only)["ui"] == {"theme": "t", "keys": {"pause": "x"}}
+    quoted = set_ui_theme_text("", 'we"ird\\name')
+    assert tomllib.loads(quoted)["ui"]["theme"] == 'we"ird\\name'
+    with pytest.raises(ValueError, match="ui is a"):
+        set_ui_theme_text('ui = "dark"\n', "t")
+    with pytest.raises(ValueError, match="not valid TOML"):
+        set_ui_theme_text("[ui\n", "t")
+
+
+def test_persist_theme_writes_atomically_and_refuses_what_it_cannot_edit(tmp_path, monkeypatch):
     path = tmp_path / "config.toml"
     persist_theme("altlas-light", path)
     assert tomllib.loads(path.read_text()) == {"ui": {"theme": "altlas-light"}}
-    odd = tmp_path / "odd.toml"
-    odd.write_text('ui = { theme = "x" }\n')
-    with pytest.raises(InputError):
-        persist_theme("altlas-light", odd)
-    assert odd.read_text() == 'ui = { theme = "x" }\n'  # untouched
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".config.")]
+    for text in ('ui = "dark"\n', "[ui\ntheme = 1\n"):
+        odd = tmp_path / "odd.toml"
+        odd.write_text(text)
+        with pytest.raises(InputError, match="odd.toml: ui.theme: cannot update the theme"):
+            persist_theme("altlas-light", odd)
+        assert odd.read_text() == text  # untouched
+    # a failed write leaves the old file whole and no temp file behind
+    import engine.store.atomic as atomic
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(atomic.os, "replace", broken_replace)
+    with pytest.raises(InputError, match="cannot write: disk full"):
+        persist_theme("altlas-dark", path)
+    assert tomllib.loads(path.read_text()) == {"ui": {"theme": "altlas-light"}}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml", "odd.toml"]
 
 
 def test_config_dir_is_under_altlas_home():
@@ -92,12 +118,15 @@ async def test_app_registers_themes_skips_bad_files_and_persists_the_choice(harn
     (user_themes / "bad.toml").write_text('name = "bad"\nprimary = "nope"\n')
     app = harness.app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.1)
+
+        def messages() -> list[str]:
+            return [str(n.message) for n in app._notifications]
+
+        await wait_for(pilot, lambda: any("bad.toml" in m for m in messages()))
         assert app.theme == "altlas-dark"
         assert {"altlas-dark", "altlas-light", "mine", "textual-dark"} <= set(app.available_themes)
         assert "bad" not in app.available_themes
-        messages = [str(n.message) for n in app._notifications]
-        assert any("bad.toml" in m and "primary" in m for m in messages)
+        assert any("bad.toml" in m and "primary" in m for m in messages())
         config_file = config_dir() / "config.toml"
         assert not config_file.exists()  # starting up writes nothing
         app.theme = "altlas-light"  # what the palette's theme picker does
@@ -113,6 +142,6 @@ async def test_unknown_configured_theme_falls_back_with_a_notice(harness):
     config.ui.theme = "no-such-theme"
     app = harness.app(config)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.1)
+        await wait_for(pilot, lambda: any("no-such-theme" in str(n.message)
+                                          for n in app._notifications))  # fmt: skip
         assert app.theme == "altlas-dark"
-        assert any("no-such-theme" in str(n.message) for n in app._notifications)

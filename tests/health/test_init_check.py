@@ -6,7 +6,7 @@ import pytest
 import torch
 from health_helpers import BREAKERS, EXPECTED, MAX_LEN, _policy, _zeros
 
-from engine.health import init
+from engine.health import init_check as init
 
 
 @pytest.mark.parametrize("layers", [1, 2])
