@@ -57,7 +57,7 @@ class Tmux:
     def window(self, command: str) -> None:
         self.run("new-window", *self._env(), UNSET_SIZE + command)
         w, h = self.size
-        self.run("resize-window", "-t", ":1", "-x", str(w), "-y", str(h))
+        self.run("resize-window", "-x", str(w), "-y", str(h))  # the new (current) window
 
     def screen(self, history: bool = False, target: str = "") -> str:
         return self.run(
@@ -158,6 +158,13 @@ def test_attach_to_headless_train_detach_and_it_finishes(tmp_path):
         tmux.keys("q", target=":1")
         screen = tmux.wait("ATTACH_EXIT=0", target=":1", history=True)
         assert "Detached from the run" in screen
+        # plain `altlas-tui` while the run is live offers to attach instead of refusing
+        tmux.window(f"{CLI}; echo PLAIN_EXIT=$?; sleep 60")
+        tmux.wait("Attach to it? [Y/n]", target=":2")
+        tmux.keys("Enter", target=":2")
+        tmux.wait("attached to train", target=":2")
+        tmux.keys("q", target=":2")
+        tmux.wait("PLAIN_EXIT=0", target=":2", history=True)
         screen = tmux.wait("TRAIN_EXIT=0", target=":0", timeout=240, history=True)
     finally:
         tmux.kill()
