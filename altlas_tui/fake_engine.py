@@ -315,8 +315,13 @@ class FakeEngine:
             last_code=code,
             last_score=score,
             # the real engine's component names (tests check the two agree)
-            last_components=(("parses", 0.1), ("runs", 0.1), ("prints", 0.1),
-                             ("output", round(score * 0.6, 3)), ("structure", 0.02)),  # fmt: skip
+            last_components=(
+                ("parses", 0.1),
+                ("runs", 0.1),
+                ("prints", 0.1),
+                ("output", round(score * 0.6, 3)),
+                ("structure", 0.02),
+            ),  # fmt: skip
             last_status=("ok", "error", "ok", "duplicate")[b % 4],
             last_error="NameError: name 'z' is not defined" if b % 4 == 1 else "",
             last_stdout="5" if b % 4 != 1 else "",

@@ -274,6 +274,9 @@ class Engine:
                 )
             else:
                 self._emit("started", f"started {task.name} fresh")
+        elif self.archived:
+            self._emit("started", f"started {task.name} afresh; the earlier state was archived "
+                       f"to {', '.join(self.archived)}")  # fmt: skip
         else:
             self._emit("started", f"started {task.name}")
         if self.store is not None:

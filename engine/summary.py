@@ -74,7 +74,9 @@ def render_text(s: RunSummary) -> str:
 def _render_one(s: RunSummary, short: bool) -> str:
     outcome = OUTCOME_TEXT.get(s.outcome, s.outcome)
     if s.solved:
-        outcome = "SOLVED" + (f" after {s.attempts_to_solve:,} attempts" if s.attempts_to_solve else "")
+        outcome = "SOLVED" + (
+            f" after {s.attempts_to_solve:,} attempts" if s.attempts_to_solve else ""
+        )
         if s.outcome in ("interrupted", "error"):
             outcome += f" (then {s.outcome})"
     lines = [

@@ -123,6 +123,6 @@ def print_out(text: str) -> bool:
     try:
         print(text, flush=True)
         return True
-    except BrokenPipeError:
+    except OSError:  # a closed pipe, or a terminal that hung up (EIO after SIGHUP)
         silence_stdout()
         return False

@@ -27,7 +27,27 @@ def history(args: argparse.Namespace) -> int:
     from altlas_tui import store_cli
 
     if args.task:  # an unknown task is a typo, not "no runs yet"
+        from engine.errors import InputError
         from engine.tasks import load_task
 
-        load_task(args.task)
+        try:
+            load_task(args.task)
+        except InputError:
+            if not _has_runs(args.task):  # a task file since removed still has its history
+                raise
     return store_cli.cmd_history(args)
+
+
+def _has_runs(task: str) -> bool:
+    from engine.store import Store
+
+    try:
+        store = Store(read_only=True)
+    except Exception:  # noqa: BLE001
+        return False
+    try:
+        return bool(store.runs.list_runs(task))
+    except Exception:  # noqa: BLE001
+        return False
+    finally:
+        store.close()

@@ -65,6 +65,27 @@ def run(args: argparse.Namespace) -> int:
                 print(f"requires {label:<5} {', '.join(map(str, items))}")
         print(f"valid patterns {len(t.valid_patterns)}")
         return 0
-    task = validate_task_file(args.file)
+    try:
+        task = validate_task_file(args.file)
+    except Exception:
+        _print_all_problems(args.file)  # stdout: every problem; stderr keeps its one line
+        raise
     print(f"{args.file}: valid ({task.name}, {len(task.valid_patterns)} patterns)")
     return 0
+
+
+def _print_all_problems(path: str) -> None:
+    """Every problem of a task file, one a line (the error itself names only the first)."""
+    from engine import tasks as taskmod
+
+    read = getattr(taskmod, "read_task_file", None)
+    problems_of = getattr(taskmod, "task_problems", None)
+    if not (callable(read) and callable(problems_of)):
+        return
+    try:
+        problems = problems_of(read(path))
+    except Exception:  # noqa: BLE001 - a structural error: the one-line error says it all
+        return
+    if len(problems) > 1:
+        for field, message in problems:
+            print(f"{path}: {field}: {message}".replace("\n", " "))

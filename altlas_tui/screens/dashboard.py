@@ -139,7 +139,9 @@ class DashboardScreen(SnapshotScreen):
     def _show_events(self) -> None:
         recent = self.altlas.events_seen[-EVENTS_SHOWN:][::-1]  # newest first: cut the oldest
         text = Content("\n").join(
-            Content.assemble((f"{KIND_LABEL.get(ev.kind, ev.kind):<8} ", "$text-accent"), ev.message)
+            Content.assemble(
+                (f"{KIND_LABEL.get(ev.kind, ev.kind):<8} ", "$text-accent"), ev.message
+            )
             for ev in recent
         )
         self.query_one("#events", Static).update(text or Content("(none yet)"))

@@ -67,7 +67,9 @@ class SeriesPlot(PlotextPlot):
                 # float bars vary between processes.
                 positions = list(range(len(xs)))
                 plt.bar(positions, list(ys), width=0.8)
-                step = max(1, len(xs) // 6)
+                # few enough labels that they never collide: plotext drops colliding ones
+                # differently from run to run (narrow plots had unstable axes)
+                step = max(1, len(xs) // max(2, min(6, width // 12)))
                 ticks = positions[::step]
                 plt.xticks(ticks, [f"{xs[i]:.2f}" for i in ticks])
             return

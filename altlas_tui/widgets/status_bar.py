@@ -46,6 +46,10 @@ class StatusBar(Horizontal):
         self.indicator.set_class(narrow, "-narrow")
         title = self.screen_title if narrow else f"AltLAS · {self.screen_title}"
         self.query_one("#sb-title", Static).update(title)
+        # the info line's width is known only after this layout pass: fit it then
+        self.call_after_refresh(self._refit)
+
+    def _refit(self) -> None:
         if self._snap is not None:
             self._info = ""
             self.show(self._snap)

@@ -177,3 +177,33 @@ def test_ctrl_c_in_train_saves_and_exits_130(tmp_path):
     assert summary["event"] == "summary" and summary["attempts"] > 0
     runs = json.loads(run("history", "--json").stdout)
     assert runs[-1]["outcome"] == "interrupted"
+
+
+def test_bench_keeps_finished_results_when_one_run_fails(monkeypatch, capsys):
+    import signal
+
+    from altlas_tui.cli import main
+    from engine.controller import Engine
+
+    real_run = Engine.run
+    calls = {"n": 0}
+
+    def flaky_run(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("sandbox died (injected)")
+        return real_run(self, *args, **kwargs)
+
+    monkeypatch.setattr(Engine, "run", flaky_run)
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        code = main(["bench", "--tasks", "add_two_numbers", "--seeds", "3",
+                     "--max-attempts", "64", "--json", "--set", "train.batch_size=32"])  # fmt: skip
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    out = capsys.readouterr()
+    assert code == 1  # something failed...
+    data = json.loads(out.out)
+    assert [d["seed"] for d in data] == [0, 2]  # ...but the finished runs are all there
+    assert "seed 1: error: RuntimeError: sandbox died (injected)" in out.err

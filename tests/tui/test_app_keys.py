@@ -292,3 +292,24 @@ async def test_engine_text_that_looks_like_markup_is_shown_as_text(harness):
         await pilot.press("q")
         await wait_for(pilot, lambda: not app.is_running, timeout=10)
     assert app.return_code == 0
+
+
+async def test_palette_has_no_duplicates_shows_keys_and_screenshots_to_the_data_dir(
+    harness, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("ALTLAS_HOME", str(tmp_path))
+    config = Config()
+    config.ui.keys = {"hint": "g"}
+    app = harness.app(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot, app)
+        commands = list(app.get_system_commands(app.screen))
+        titles = [c.title for c in commands]
+        assert len(titles) == len(set(titles)) and "Keys" not in titles
+        hint = next(c for c in commands if c.title == "Force a hint")
+        assert "(g)" in hint.help  # the entry shows its (rebound) key
+        next(c for c in commands if c.title == "Screenshot").callback()
+        await wait_for(pilot, lambda: list((tmp_path / "data" / "screenshots").glob("*.svg")))
+        await wait_for(
+            pilot, lambda: any(str(n.message).startswith("saved ") for n in app._notifications)
+        )

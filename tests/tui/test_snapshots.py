@@ -13,6 +13,8 @@ import pytest
 from altlas_tui.app import AltlasApp
 from altlas_tui.fake_engine import FakeEngine
 from altlas_tui.screens.base import SnapshotScreen
+from altlas_tui.widgets.series_plot import SeriesPlot
+from altlas_tui.widgets.status_bar import StatusBar
 from engine.config import Config
 from engine.snapshot import Snapshot
 
@@ -47,7 +49,11 @@ def settle(app, key: str, mode: str):
         screen = app.screen
         if isinstance(screen, SnapshotScreen):
             await wait_for(pilot, lambda: screen._last is not None)
-        await pilot.pause(0.4)  # one more tick and any plot rebuild
+            bar = screen.query_one(StatusBar)
+            await wait_for(pilot, lambda: bar._info != "")
+        plots = list(screen.query(SeriesPlot))
+        await wait_for(pilot, lambda: all(p.builds > 0 for p in plots))
+        await pilot.pause(0.6)  # one more tick, the header's refit and any plot rebuild
 
     return run_before
 
