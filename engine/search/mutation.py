@@ -372,22 +372,24 @@ class Mutator:
 
 
 _KINDS = {
-    **dict.fromkeys(VARIABLES, "name"), **dict.fromkeys(FUNCTIONS, "func"),
+    **dict.fromkeys(VARIABLES, "atom"), **dict.fromkeys(FUNCTIONS, "func"),
     **dict.fromkeys(BUILTINS, "builtin"), **dict.fromkeys(("+=", "-=", "*=", "/="), "augop"),
     **dict.fromkeys(("+", "-", "*", "/", "//", "%", "**"), "binop"),
     **dict.fromkeys(("==", "!=", "<", ">", "<=", ">=", "in"), "compare"),
-    **dict.fromkeys(("True", "False"), "bool"), **dict.fromkeys(("and", "or"), "boolop"),
+    **dict.fromkeys(("True", "False"), "atom"), **dict.fromkeys(("and", "or"), "boolop"),
 }  # fmt: skip
 
 
 def _token_kind(token: str) -> str:
-    """A coarse class for swaps: names with names, numbers with numbers, operators with theirs."""
+    """A coarse class for swaps: atoms (names, numbers, strings) with atoms, operators with theirs."""
     if token in _KINDS:
         return _KINDS[token]
-    if token[:1] in ("'", '"'):
-        return "string"
-    if token[:1].isdigit() or (token[:1] == "-" and token[1:2].isdigit()):
-        return "number"
+    if (
+        token[:1] in ("'", '"')
+        or token[:1].isdigit()
+        or (token[:1] == "-" and token[1:2].isdigit())
+    ):
+        return "atom"
     return token
 
 

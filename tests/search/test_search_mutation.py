@@ -106,8 +106,8 @@ def test_swap_turns_a_near_miss_into_the_solution(tok, grammar):
     rng = random.Random(4)
     m = Mutator(grammar, BUDGET, config=MutationConfig(weights={"swap": 1.0}))
     parent = tok.encode("for i in range(n):\n    n += 1\nprint(n)\n")
-    got = [m.mutate(parent, rng) for _ in range(300)]
-    assert sum(g is not None for g in got) > 250
+    got = [m.mutate(parent, rng) for _ in range(2000)]
+    assert sum(g is not None for g in got) > 1800
     kids = {tok.decode(g[0]) for g in got if g is not None}
     assert "for i in range(n):\n    n += i\nprint(n)\n" in kids
     for k in kids:  # one token changed, the rest kept
