@@ -60,6 +60,7 @@ class MutationConfig:
     tries: int = 12  # proposals per requested child before giving up
     uniform_share: float = 0.5  # generated tokens drawn uniformly (not from the chooser) this often
     max_statement: int = 24  # longest generated statement, tokens
+    parsimony: float = 0.5  # new material gets a random smaller token budget this often
 
 
 class StatementPool:
@@ -223,6 +224,16 @@ class Mutator:
             prev = t
         return out if isinstance(until, int) else None
 
+    def _room(self, spare: int, rng: random.Random) -> int:
+        """Budget for new material: all of `spare`, or (parsimony) a random smaller share of it.
+
+        Uniform choice under the masks writes until the budget runs out; a random cap makes
+        short statements and expressions (the building blocks) as likely as long ones.
+        """
+        if spare <= 1 or rng.random() >= self.cfg.parsimony:
+            return spare
+        return rng.randint(1, spare)
+
     def _spare(self, body: Sequence[int], removed: int) -> int:
         """Tokens of budget left for new material once `removed` tokens are gone (EOS kept)."""
         return self.budget - 1 - (len(body) - removed)
@@ -252,7 +263,7 @@ class Mutator:
         if spare <= 0:
             return None
         # mask with the spare budget plus the cost of finishing from here: room for the rest
-        return self._generate(body[:p], spare + 1, rng, "statement")
+        return self._generate(body[:p], self._room(spare, rng) + 1, rng, "statement")
 
     def _op_insert(self, body, spans, rng, pool):
         if not spans:
@@ -290,7 +301,11 @@ class Mutator:
             if spare <= 0:
                 return None
             header = self._generate(
-                body[: s.start], spare + 1, rng, "header", first=set(self._header_words)
+                body[: s.start],
+                self._room(spare, rng) + 1,
+                rng,
+                "header",
+                first=set(self._header_words),
             )
         if not header:
             return None
@@ -341,7 +356,7 @@ class Mutator:
 
     def _op_suffix(self, body, spans, rng, pool):
         p = rng.randint(0, max(0, len(body) - 1))
-        new = self._generate(body[:p], self.budget - p, rng, "eos")
+        new = self._generate(body[:p], self._room(self.budget - p, rng), rng, "eos")
         return None if new is None else body[:p] + new
 
     # -- crossover --------------------------------------------------------------------------------
