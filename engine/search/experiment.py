@@ -137,13 +137,15 @@ def run_one(config: str, seed: int, budget: int, sandbox: Sandbox) -> dict:
     queued: set[tuple[int, ...]] = set()
     t0 = time.time()
     facts: dict = {"config": config, "seed": seed, "first_success": None, "first_loop": None}
-    best = 0.0
+    best, best_code = 0.0, ""
     first_varying_exact = None
+    varying: set[str] = set()  # distinct programs whose loop count varies over the cases
 
     def note(inds: list[Individual]) -> None:
-        nonlocal best, first_varying_exact
+        nonlocal best, best_code, first_varying_exact
         for ind in inds:
-            best = max(best, ind.score)
+            if ind.score > best:
+                best, best_code = ind.score, ind.code
             code = ind.code
             is_loop = ev.cache[code][1] if code in ev.cache else False
             if ind.success and facts["first_success"] is None:
@@ -153,6 +155,8 @@ def run_one(config: str, seed: int, budget: int, sandbox: Sandbox) -> dict:
                 facts["first_loop"] = ev.evaluated
                 facts["loop_code"] = code
             it = ind.eval.iterations if ind.eval else None
+            if loop_bucket(it) == "varies":
+                varying.add(code)
             if (
                 first_varying_exact is None
                 and loop_bucket(it) == "varies"
@@ -184,6 +188,8 @@ def run_one(config: str, seed: int, budget: int, sandbox: Sandbox) -> dict:
     facts.update(
         evaluated=ev.evaluated,
         best=round(best, 3),
+        best_code=best_code,
+        varying_loop_programs=len(varying),
         first_varying_loop_with_an_exact_case=first_varying_exact,
         seconds=round(time.time() - t0, 1),
     )
