@@ -139,7 +139,6 @@ def run_one(config: str, seed: int, budget: int, sandbox: Sandbox) -> dict:
     facts: dict = {"config": config, "seed": seed, "first_success": None, "first_loop": None}
     best, best_code = 0.0, ""
     first_varying_exact = None
-    varying: set[str] = set()  # distinct programs whose loop count varies over the cases
 
     def note(inds: list[Individual]) -> None:
         nonlocal best, best_code, first_varying_exact
@@ -155,8 +154,6 @@ def run_one(config: str, seed: int, budget: int, sandbox: Sandbox) -> dict:
                 facts["first_loop"] = ev.evaluated
                 facts["loop_code"] = code
             it = ind.eval.iterations if ind.eval else None
-            if loop_bucket(it) == "varies":
-                varying.add(code)
             if (
                 first_varying_exact is None
                 and loop_bucket(it) == "varies"
@@ -189,7 +186,9 @@ def run_one(config: str, seed: int, budget: int, sandbox: Sandbox) -> dict:
         evaluated=ev.evaluated,
         best=round(best, 3),
         best_code=best_code,
-        varying_loop_programs=len(varying),
+        varying_loop_programs=sum(
+            loop_bucket(e.iterations) == "varies" for e, _ in ev.cache.values()
+        ),
         first_varying_loop_with_an_exact_case=first_varying_exact,
         seconds=round(time.time() - t0, 1),
     )
