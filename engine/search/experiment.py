@@ -34,7 +34,7 @@ from engine.policy import sample_batch
 from engine.sandbox import Sandbox
 from engine.search.gp import GPConfig, GPStep
 from engine.search.individual import Eval, Individual
-from engine.search.inputs import InputGrammar
+from engine.search.inputs import make_grammar
 from engine.search.minimise import minimise
 from engine.search.selection import loop_bucket
 from engine.tokenizer import Tokenizer
@@ -126,8 +126,7 @@ class Evaluator:
 
 def run_one(config: str, seed: int, budget: int, sandbox: Sandbox) -> dict:
     """One search run; returns what happened (first successes, best, archive facts)."""
-    tok = Tokenizer()
-    grammar = InputGrammar(tok, ["n"])
+    tok, grammar = make_grammar(["n"])
     rng = random.Random(seed)
     gen = torch.Generator().manual_seed(seed)
     ev = Evaluator(sandbox, tok)
