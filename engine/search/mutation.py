@@ -31,6 +31,8 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from engine.grammar import Grammar
 from engine.search.spans import Span, boundaries, statement_spans
 from engine.tokenizer import BUILTINS, FUNCTIONS, VARIABLES
@@ -151,19 +153,51 @@ class Mutator:
 
     def valid(self, body: Sequence[int]) -> bool:
         """True if `body` + EOS is a complete program the grammar accepts within the budget."""
-        if len(body) + 1 > self.budget:
-            return False
-        _, ok = self.g.trace([*body, self.tok.eos], self.budget)
-        return ok
+        return self.valid_many([body])[0]
 
-    def _state(self, body: Sequence[int], p: int) -> int | None:
-        sid = self.g.start
-        try:
-            for t in body[:p]:
-                sid = self.g.next_state(sid, t)
-        except ValueError:
-            return None
-        return sid
+    def valid_many(self, bodies: Sequence[Sequence[int]]) -> list[bool]:
+        """`valid` for many bodies at once (one batched mask and step per token position)."""
+        return self._lockstep(bodies)[1]
+
+    def _lockstep(self, bodies: Sequence[Sequence[int]]) -> tuple[np.ndarray, list[bool]]:
+        """Replay bodies + EOS together: (states (B, L+1) before each token, -1 past a
+        failure, and whether each was accepted whole within the budget)."""
+        B = len(bodies)
+        if B == 0:
+            return np.zeros((0, 1), dtype=np.int64), []
+        g, eos = self.g, self.tok.eos
+        lens = np.array([len(b) + 1 for b in bodies])
+        L = int(lens.max())
+        toks = np.full((B, L), self.tok.pad, dtype=np.int64)
+        for i, b in enumerate(bodies):
+            toks[i, : len(b)] = b
+            toks[i, len(b)] = eos
+        states = np.full((B, L + 1), -1, dtype=np.int64)
+        live = lens <= self.budget
+        sids = np.full(B, g.start, dtype=np.int64)
+        for t in range(L):
+            act = np.nonzero(live & (lens > t))[0]
+            if not len(act):
+                break
+            states[act, t] = sids[act]
+            m = g.mask(sids[act], np.full(len(act), self.budget - t, dtype=np.int64))
+            ok = m[np.arange(len(act)), toks[act, t]]
+            live[act[~ok]] = False
+            good = act[ok]
+            if len(good):
+                sids[good] = g.step(sids[good], toks[good, t])
+        return states, live.tolist()
+
+    def _advance(self, sid: int, t: int) -> int:
+        return int(self.g.step(np.array([sid], dtype=np.int64), np.array([t], dtype=np.int64))[0])
+
+    def random_program(self, rng: random.Random, max_tokens: int | None = None) -> list[int]:
+        """A body written from scratch under the masks (chooser/uniform), at most `max_tokens`."""
+        room = min(self.budget, max_tokens + 1) if max_tokens else self.budget
+        while True:
+            got = self._generate([], self.g.start, room, rng, "eos")
+            if got:
+                return got
 
     def _choose(self, prefix: Sequence[int], allowed: list[int], rng: random.Random) -> int:
         if self.chooser is None or rng.random() < self.cfg.uniform_share:
@@ -171,7 +205,7 @@ class Mutator:
         return self.chooser(prefix, allowed, rng)
 
     def _generate(
-        self, prefix: list[int], remaining: int, rng: random.Random, until: str, first=None
+        self, prefix: list[int], sid: int, remaining: int, rng: random.Random, until, first=None
     ) -> list[int] | None:
         """Tokens written after `prefix` under the masks, until a statement/header/EOS ends.
 
@@ -185,8 +219,7 @@ class Mutator:
             self.tok.indent,
             self.tok.dedent,
         )
-        sid = self._state(prefix, len(prefix))
-        if sid is None:
+        if sid < 0:
             return None
         out: list[int] = []
         level, prev = 0, -1
@@ -207,7 +240,7 @@ class Mutator:
             if t == eos:
                 return out
             out.append(t)
-            sid = g.next_state(sid, t)
+            sid = self._advance(sid, t)
             remaining -= 1
             if t == ind:
                 level += 1
@@ -244,17 +277,39 @@ class Mutator:
         self, tokens: Sequence[int], rng: random.Random, pool: StatementPool | None = None
     ) -> tuple[list[int], str] | None:
         """A valid child body of `tokens` and the operator's name, or None after `tries` misses."""
-        body = self.body(tokens)
-        spans = statement_spans(body, self.tok)
+        return self.mutate_many([tokens], rng, pool)[0]
+
+    def mutate_many(
+        self,
+        parents: Sequence[Sequence[int]],
+        rng: random.Random,
+        pool: StatementPool | None = None,
+    ) -> list[tuple[list[int], str] | None]:
+        """One child per parent (or None after `tries` misses), validated in batches."""
+        bodies = [self.body(p) for p in parents]
+        states, _ = self._lockstep(bodies)
+        spans = [statement_spans(b, self.tok) for b in bodies]
+        out: list[tuple[list[int], str] | None] = [None] * len(bodies)
+        pending = list(range(len(bodies)))
         for _ in range(self.cfg.tries):
-            op = rng.choices(self._ops, self._op_w)[0]
-            child = getattr(self, f"_op_{op}")(body, spans, rng, pool)
-            if child is not None and child != body and self.valid(child):
-                return child, op
-        return None
+            props = []
+            for i in pending:
+                op = rng.choices(self._ops, self._op_w)[0]
+                child = getattr(self, f"_op_{op}")(bodies[i], spans[i], states[i], rng, pool)
+                if child is not None and child != bodies[i]:
+                    props.append((i, child, op))
+            for (i, child, op), ok in zip(
+                props, self.valid_many([c for _, c, _ in props]), strict=True
+            ):
+                if ok:
+                    out[i] = (child, op)
+            pending = [i for i in pending if out[i] is None]
+            if not pending:
+                break
+        return out
 
     def _new_statement(
-        self, body: list[int], p: int, removed: int, rng: random.Random, pool
+        self, body: list[int], states, p: int, removed: int, rng: random.Random, pool
     ) -> list[int] | None:
         if pool is not None and len(pool) and rng.random() < self.cfg.donor_share:
             got = pool.sample_statement(rng)
@@ -263,29 +318,29 @@ class Mutator:
         if spare <= 0:
             return None
         # mask with the spare budget plus the cost of finishing from here: room for the rest
-        return self._generate(body[:p], self._room(spare, rng) + 1, rng, "statement")
+        return self._generate(body[:p], states[p], self._room(spare, rng) + 1, rng, "statement")
 
-    def _op_insert(self, body, spans, rng, pool):
+    def _op_insert(self, body, spans, states, rng, pool):
         if not spans:
             return None
         p, _ = rng.choice(boundaries(spans))
-        new = self._new_statement(body, p, 0, rng, pool)
+        new = self._new_statement(body, states, p, 0, rng, pool)
         return None if not new else body[:p] + new + body[p:]
 
-    def _op_replace(self, body, spans, rng, pool):
+    def _op_replace(self, body, spans, states, rng, pool):
         if not spans:
             return None
         s = rng.choice(spans)
-        new = self._new_statement(body, s.start, s.end - s.start, rng, pool)
+        new = self._new_statement(body, states, s.start, s.end - s.start, rng, pool)
         return None if not new else body[: s.start] + new + body[s.end :]
 
-    def _op_delete(self, body, spans, rng, pool):
+    def _op_delete(self, body, spans, states, rng, pool):
         if len(spans) < 2:
             return None
         s = rng.choice(spans)
         return body[: s.start] + body[s.end :]
 
-    def _op_wrap(self, body, spans, rng, pool):
+    def _op_wrap(self, body, spans, states, rng, pool):
         if not spans:
             return None
         s = rng.choice(spans)
@@ -302,6 +357,7 @@ class Mutator:
                 return None
             header = self._generate(
                 body[: s.start],
+                states[s.start],
                 self._room(spare, rng) + 1,
                 rng,
                 "header",
@@ -319,7 +375,7 @@ class Mutator:
             + body[end:]
         )
 
-    def _op_unwrap(self, body, spans, rng, pool):
+    def _op_unwrap(self, body, spans, states, rng, pool):
         blocks = [s for s in spans if s.compound]
         if not blocks:
             return None
@@ -327,7 +383,7 @@ class Mutator:
         inner = [t for t in spans if t.block == s.body_blocks[0]]
         return body[: s.start] + body[inner[0].start : inner[-1].end] + body[s.end :]
 
-    def _op_point(self, body, spans, rng, pool):
+    def _op_point(self, body, spans, states, rng, pool):
         m = self.cfg.max_point
         p = rng.randint(0, len(body))
         k = rng.randint(0, min(m, len(body) - p))
@@ -335,15 +391,15 @@ class Mutator:
         spare = self._spare(body, k)
         if spare < j:
             return None
-        new = self._generate(body[:p], spare + 1, rng, j)
+        new = self._generate(body[:p], states[p], spare + 1, rng, j)
         return None if new is None else body[:p] + new + body[p + k :]
 
-    def _op_swap(self, body, spans, rng, pool):
+    def _op_swap(self, body, spans, states, rng, pool):
         if not body:
             return None
         p = rng.randrange(len(body))
-        sid = self._state(body, p)
-        if sid is None:
+        sid = int(states[p])
+        if sid < 0:
             return None
         # tokens of the same terminal class keep the rest parsable far more often than any token
         allowed = [t for t in self.g.allowed(sid, self.budget - p) if t != body[p]]
@@ -354,9 +410,9 @@ class Mutator:
             return None
         return body[:p] + [self._choose(body[:p], pick, rng)] + body[p + 1 :]
 
-    def _op_suffix(self, body, spans, rng, pool):
+    def _op_suffix(self, body, spans, states, rng, pool):
         p = rng.randint(0, max(0, len(body) - 1))
-        new = self._generate(body[:p], self._room(self.budget - p, rng), rng, "eos")
+        new = self._generate(body[:p], states[p], self._room(self.budget - p, rng), rng, "eos")
         return None if new is None else body[:p] + new
 
     # -- crossover --------------------------------------------------------------------------------
@@ -365,25 +421,49 @@ class Mutator:
         self, a: Sequence[int], b: Sequence[int], rng: random.Random
     ) -> tuple[list[int], str] | None:
         """A valid child mixing the statements of `a` and `b`, and its kind, or None."""
-        a, b = self.body(a), self.body(b)
-        sa, sb = statement_spans(a, self.tok), statement_spans(b, self.tok)
-        if not sa or not sb:
-            return None
+        return self.crossover_many([(a, b)], rng)[0]
+
+    def crossover_many(
+        self, pairs: Sequence[tuple[Sequence[int], Sequence[int]]], rng: random.Random
+    ) -> list[tuple[list[int], str] | None]:
+        """One child per parent pair (or None after `tries` misses), validated in batches."""
+        prepped = []
+        for a, b in pairs:
+            a, b = self.body(a), self.body(b)
+            prepped.append((a, statement_spans(a, self.tok), b, statement_spans(b, self.tok)))
+        out: list[tuple[list[int], str] | None] = [None] * len(prepped)
+        pending = [i for i, (_, sa, _, sb) in enumerate(prepped) if sa and sb]
         for _ in range(self.cfg.tries):
-            kind = rng.choice(("swap", "graft", "join"))
-            child = None
-            if kind == "swap":
-                x, y = rng.choice(sa), rng.choice(sb)
-                child = a[: x.start] + b[y.start : y.end] + a[x.end :]
-            elif kind == "graft":
-                p, _ = rng.choice(boundaries(sa))
-                y = rng.choice(sb)
-                child = a[:p] + b[y.start : y.end] + a[p:]
-            else:
-                child = _join(a, sa, b, sb, rng)
-            if child and child != a and child != b and self.valid(child):
-                return child, f"cross-{kind}"
-        return None
+            props = []
+            for i in pending:
+                a, sa, b, sb = prepped[i]
+                got = _cross(a, sa, b, sb, rng)
+                if got is not None and got[0] != a and got[0] != b:
+                    props.append((i, *got))
+            for (i, child, kind), ok in zip(
+                props, self.valid_many([c for _, c, _ in props]), strict=True
+            ):
+                if ok:
+                    out[i] = (child, kind)
+            pending = [i for i in pending if out[i] is None]
+            if not pending:
+                break
+        return out
+
+
+def _cross(a, sa: list[Span], b, sb: list[Span], rng) -> tuple[list[int], str] | None:
+    """One unvalidated crossover proposal: swap, graft or join statements of `a` and `b`."""
+    kind = rng.choice(("swap", "graft", "join"))
+    if kind == "swap":
+        x, y = rng.choice(sa), rng.choice(sb)
+        child = a[: x.start] + b[y.start : y.end] + a[x.end :]
+    elif kind == "graft":
+        p, _ = rng.choice(boundaries(sa))
+        y = rng.choice(sb)
+        child = a[:p] + b[y.start : y.end] + a[p:]
+    else:
+        child = _join(a, sa, b, sb, rng)
+    return None if not child else (child, f"cross-{kind}")
 
 
 _KINDS = {

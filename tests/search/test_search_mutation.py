@@ -15,9 +15,9 @@ BUDGET = 33  # 32 program tokens + EOS, the LEARNING-NOTES setup
 def _random_programs(m: Mutator, rng: random.Random, k: int) -> list[list[int]]:
     out = []
     while len(out) < k:
-        body = m._generate([], BUDGET, rng, "eos")
-        if body is not None and m.valid(body):
-            out.append(body)
+        body = m.random_program(rng)
+        assert m.valid(body)
+        out.append(body)
     return out
 
 
