@@ -36,6 +36,7 @@ from engine.search.gp import GPConfig, GPStep
 from engine.search.individual import Eval, Individual
 from engine.search.inputs import make_grammar
 from engine.search.minimise import minimise
+from engine.search.mutation import MutationConfig
 from engine.search.selection import loop_bucket
 from engine.tokenizer import Tokenizer
 
@@ -44,10 +45,12 @@ HIDDEN = (12,)
 BUDGET = 33  # 32 program tokens + EOS
 MARK = "\x01"
 GUARD = "ITER_GUARD"
+_W = MutationConfig().weights
 CONFIGS = {
     "gp-lexicase": GPConfig(),
     "gp-tournament": GPConfig(selection="tournament", archive=False),
     "gp-lexicase-noarchive": GPConfig(archive=False),
+    "gp-lexicase-idioms": GPConfig(mutation=MutationConfig(weights={**_W, "idiom": 1.5})),
     "random": None,
 }
 

@@ -12,6 +12,8 @@ Operators (weights in `MutationConfig.weights`, 0 switches one off):
   delete   a statement or block;
   wrap     1-3 consecutive sibling statements into a new block (a donor header such as
            `for i in range(n):`, or a generated `for`/`while`/`if` header);
+  idiom    (off by default) like wrap, with an idiomatic loop header (`IDIOMS`: `for V in
+           range(N):`, `for V in N:`), its name slots filled with the vocabulary's names;
   unwrap   a block by its (first) body;
   point    up to `max_point` tokens replaced by up to `max_point` generated ones;
   swap     one token replaced by another the grammar allows there, the rest kept (a constant,
@@ -39,7 +41,16 @@ from engine.tokenizer import BUILTINS, FUNCTIONS, VARIABLES
 
 Chooser = Callable[[Sequence[int], list[int], random.Random], int]
 
-OPERATORS = ("insert", "replace", "delete", "wrap", "unwrap", "point", "swap", "suffix")
+OPERATORS = (
+    "insert", "replace", "delete", "wrap", "idiom", "unwrap", "point", "swap", "suffix",
+)  # fmt: skip
+
+# Loop headers every programmer reaches for first, with name slots: V a loop variable, N any name.
+# Task-agnostic (no task's names or values); the grammar decides which fillings are valid.
+IDIOMS = (
+    ("for", "V", "in", "range", "(", "N", ")", ":"),
+    ("for", "V", "in", "N", ":"),
+)
 
 
 def uniform_chooser(prefix: Sequence[int], allowed: list[int], rng: random.Random) -> int:
@@ -54,7 +65,7 @@ class MutationConfig:
     weights: dict[str, float] = field(
         default_factory=lambda: {
             "insert": 2.0, "replace": 2.0, "delete": 1.0, "wrap": 1.5,
-            "unwrap": 0.5, "point": 2.0, "swap": 2.0, "suffix": 1.0,
+            "idiom": 0.0, "unwrap": 0.5, "point": 2.0, "swap": 2.0, "suffix": 1.0,
         }
     )  # fmt: skip
     donor_share: float = 0.6  # insert/replace/wrap take a donor (when the pool has one) this often
@@ -131,6 +142,7 @@ class Mutator:
         self._colon = ix[":"]
         self._header_words = [ix[w] for w in ("for", "while", "if")]
         self._kind = [_token_kind(t) for t in self.tok.tokens]
+        self._names = [ix[v] for v in VARIABLES if v in ix and v in self.tok.generative]
         ops = [(op, w) for op, w in self.cfg.weights.items() if w > 0]
         unknown = [op for op, _ in ops if op not in OPERATORS]
         if unknown:
@@ -365,6 +377,28 @@ class Mutator:
             )
         if not header:
             return None
+        t = self.tok
+        return (
+            body[: s.start]
+            + header
+            + [t.newline, t.indent]
+            + body[s.start : end]
+            + [t.dedent]
+            + body[end:]
+        )
+
+    def _op_idiom(self, body, spans, states, rng, pool):
+        if not spans:
+            return None
+        s = rng.choice(spans)
+        siblings = [t for t in spans if t.block == s.block and t.start >= s.start]
+        end = siblings[rng.randint(1, min(3, len(siblings))) - 1].end
+        ix, names = self.tok.index, self._names
+        header = [
+            ix[w] if w not in ("V", "N") else names[rng.randrange(len(names))]
+            for w in IDIOMS[rng.randrange(len(IDIOMS))]
+            if w in ("V", "N") or w in ix
+        ]
         t = self.tok
         return (
             body[: s.start]

@@ -113,3 +113,14 @@ def test_swap_turns_a_near_miss_into_the_solution(tok, grammar):
     for k in kids:  # one token changed, the rest kept
         assert len(tok.encode(k)) == len(parent)
         assert sum(a != b for a, b in zip(tok.encode(k), parent, strict=True)) == 1
+
+
+def test_idiom_wraps_statements_in_a_range_loop(tok, grammar):
+    rng = random.Random(5)
+    m = Mutator(grammar, BUDGET, config=MutationConfig(weights={"idiom": 1.0}))
+    parent = tok.encode("n += 1\nprint(n)\n")
+    got = [m.mutate(parent, rng) for _ in range(400)]
+    kids = {tok.decode(g[0]) for g in got if g is not None}
+    assert "for i in range(n):\n    n += 1\nprint(n)\n" in kids
+    assert all("for " in k for k in kids)
+    assert MutationConfig().weights["idiom"] == 0.0  # a switch, off by default
