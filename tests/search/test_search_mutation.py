@@ -44,7 +44,8 @@ def test_spans_cover_a_block_program(tok):
 
 def test_thousands_of_children_parse_and_fit(tok, grammar):
     rng = random.Random(0)
-    m = Mutator(grammar, BUDGET)
+    weights = {**MutationConfig().weights, "idiom": 1.0}  # every operator on
+    m = Mutator(grammar, BUDGET, config=MutationConfig(weights=weights))
     pool = StatementPool(tok)
     parents = _random_programs(m, rng, 60)
     for p in parents:
