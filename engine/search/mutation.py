@@ -36,7 +36,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.grammar import Grammar
-from engine.search.spans import Span, boundaries, statement_spans
+from engine.search import crossover
+from engine.search.pool import StatementPool
+from engine.search.replay import replay
+from engine.search.spans import boundaries, statement_spans
 from engine.tokenizer import BUILTINS, FUNCTIONS, VARIABLES
 
 Chooser = Callable[[Sequence[int], list[int], random.Random], int]
@@ -74,53 +77,6 @@ class MutationConfig:
     uniform_share: float = 0.5  # generated tokens drawn uniformly (not from the chooser) this often
     max_statement: int = 24  # longest generated statement, tokens
     parsimony: float = 0.5  # new material gets a random smaller token budget this often
-
-
-class StatementPool:
-    """Bounded pool of statements and block headers cut from good programs (donors for splices)."""
-
-    def __init__(self, tok, capacity: int = 400):
-        self.tok = tok
-        self.capacity = capacity
-        self.statements: dict[tuple[int, ...], float] = {}  # tokens -> best score of a source
-        self.headers: dict[tuple[int, ...], float] = {}
-
-    def add(self, body: Sequence[int], score: float) -> None:
-        """Cut every statement (and compound header) of `body` into the pool."""
-        body = list(body)
-        for s in statement_spans(body, self.tok):
-            self._put(self.statements, tuple(body[s.start : s.end]), score)
-            if s.compound:
-                self._put(self.headers, tuple(body[s.start : s.header_end]), score)
-
-    def _put(self, table: dict[tuple[int, ...], float], key: tuple[int, ...], score: float) -> None:
-        if table.get(key, float("-inf")) >= score:
-            return
-        table[key] = score
-        if len(table) > self.capacity:  # drop the weakest quarter; amortised O(1) per add
-            keep = sorted(table.items(), key=lambda kv: kv[1], reverse=True)[
-                : self.capacity * 3 // 4
-            ]
-            table.clear()
-            table.update(keep)
-
-    def sample_statement(self, rng: random.Random) -> tuple[int, ...] | None:
-        return _pick(self.statements, rng)
-
-    def sample_header(self, rng: random.Random) -> tuple[int, ...] | None:
-        return _pick(self.headers, rng)
-
-    def __len__(self) -> int:
-        return len(self.statements)
-
-
-def _pick(table: dict[tuple[int, ...], float], rng: random.Random) -> tuple[int, ...] | None:
-    # uniform over distinct entries: the pool is already filtered to good programs, and a
-    # score-weighted pick would let one family crowd the donors (the diversity the GP needs)
-    if not table:
-        return None
-    keys = list(table)
-    return keys[rng.randrange(len(keys))]
 
 
 class Mutator:
@@ -172,33 +128,7 @@ class Mutator:
         return self._lockstep(bodies)[1]
 
     def _lockstep(self, bodies: Sequence[Sequence[int]]) -> tuple[np.ndarray, list[bool]]:
-        """Replay bodies + EOS together: (states (B, L+1) before each token, -1 past a
-        failure, and whether each was accepted whole within the budget)."""
-        B = len(bodies)
-        if B == 0:
-            return np.zeros((0, 1), dtype=np.int64), []
-        g, eos = self.g, self.tok.eos
-        lens = np.array([len(b) + 1 for b in bodies])
-        L = int(lens.max())
-        toks = np.full((B, L), self.tok.pad, dtype=np.int64)
-        for i, b in enumerate(bodies):
-            toks[i, : len(b)] = b
-            toks[i, len(b)] = eos
-        states = np.full((B, L + 1), -1, dtype=np.int64)
-        live = lens <= self.budget
-        sids = np.full(B, g.start, dtype=np.int64)
-        for t in range(L):
-            act = np.nonzero(live & (lens > t))[0]
-            if not len(act):
-                break
-            states[act, t] = sids[act]
-            m = g.mask(sids[act], np.full(len(act), self.budget - t, dtype=np.int64))
-            ok = m[np.arange(len(act)), toks[act, t]]
-            live[act[~ok]] = False
-            good = act[ok]
-            if len(good):
-                sids[good] = g.step(sids[good], toks[good, t])
-        return states, live.tolist()
+        return replay(self.g, bodies, self.budget)
 
     def _advance(self, sid: int, t: int) -> int:
         return int(self.g.step(np.array([sid], dtype=np.int64), np.array([t], dtype=np.int64))[0])
@@ -471,7 +401,7 @@ class Mutator:
             props = []
             for i in pending:
                 a, sa, b, sb = prepped[i]
-                got = _cross(a, sa, b, sb, rng)
+                got = crossover.propose(a, sa, b, sb, rng)
                 if got is not None and got[0] != a and got[0] != b:
                     props.append((i, *got))
             for (i, child, kind), ok in zip(
@@ -483,21 +413,6 @@ class Mutator:
             if not pending:
                 break
         return out
-
-
-def _cross(a, sa: list[Span], b, sb: list[Span], rng) -> tuple[list[int], str] | None:
-    """One unvalidated crossover proposal: swap, graft or join statements of `a` and `b`."""
-    kind = rng.choice(("swap", "graft", "join"))
-    if kind == "swap":
-        x, y = rng.choice(sa), rng.choice(sb)
-        child = a[: x.start] + b[y.start : y.end] + a[x.end :]
-    elif kind == "graft":
-        p, _ = rng.choice(boundaries(sa))
-        y = rng.choice(sb)
-        child = a[:p] + b[y.start : y.end] + a[p:]
-    else:
-        child = _join(a, sa, b, sb, rng)
-    return None if not child else (child, f"cross-{kind}")
 
 
 _KINDS = {
@@ -520,14 +435,3 @@ def _token_kind(token: str) -> str:
     ):
         return "atom"
     return token
-
-
-def _join(a: list[int], sa: list[Span], b: list[int], sb: list[Span], rng) -> list[int] | None:
-    """Head of `a` up to a statement boundary + tail of `b` from a boundary of the same depth."""
-    cuts_a = [(s.start, s.depth) for s in sa] + [(len(a), 0)]
-    cuts_b = [(s.start, s.depth) for s in sb] + [(len(b), 0)]
-    pa, depth = rng.choice(cuts_a)
-    same = [p for p, d in cuts_b if d == depth]
-    if not same:
-        return None
-    return a[:pa] + b[rng.choice(same) :]
