@@ -418,7 +418,10 @@ class JSRunner:
             now = time.monotonic()
             for fd, w in list(busy.items()):
                 unit, case, start = w.current()
-                if unit >= 0 and case >= 0 and now - start > hard:
+                # A chunk that takes longer than all its programs could (the worker stuck
+                # between programs) is treated like an overrun too.
+                stuck = now - w.sent_at > len(w.chunk or ()) * hard + 5.0
+                if (unit >= 0 and case >= 0 and now - start > hard) or stuck:
                     del busy[fd]
                     self._worker_died(w, grid, todo, attempts, killed_by_us=True)
 
