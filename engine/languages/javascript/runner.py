@@ -6,7 +6,7 @@
         js.describe()                              # isolation layers in force, read from /proc
 
 Each worker (`worker.js`) runs programs in a frozen, shared vm context with everything host-side
-out of reach, and ends a program that overruns its timeout itself (watchdog thread + SIGINT). The
+out of reach, and ends a program that overruns its timeout itself (vm's `timeout`). The
 engine enforces the hard deadline: a worker whose current program (read from a 16-byte marker file
 the worker updates before every program) has run `timeout + HARD_MARGIN` is SIGKILLed, that program
 is `timeout`, the rest of its chunk is re-queued and the worker is replaced. A worker that dies on
