@@ -131,3 +131,15 @@ def test_close_leaves_no_process() -> None:
             not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
         )
     assert root is None or not root.exists()
+
+
+def test_timeouts_never_kill_their_neighbours() -> None:
+    # With breakOnSigint a late SIGINT killed the worker and innocent programs with it.
+    loop = "let x = 1;\nwhile (x < 10) {\n  x = x - 1;\n}"
+    codes = [loop, "console.log(1)"] * 60
+    with JSRunner(SandboxConfig(workers=2, timeout=0.02)) as js:
+        rs = js.run_many(codes)
+    assert all(r.status == "timeout" for r in rs[0::2])
+    assert not any(r.status == "killed" for r in rs)
+    # a wall-clock deadline on a heavily loaded machine may still starve an odd one
+    assert sum((r.status, r.stdout) == ("ok", "1\n") for r in rs[1::2]) >= 58

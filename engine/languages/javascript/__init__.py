@@ -1,5 +1,22 @@
-"""JavaScript as a language plug-in: tokenizer, grammar, AST constraints and the node runner."""
+"""JavaScript as a language plug-in (see `engine.languages` for the interface)."""
 
+from engine.languages.javascript.constraints import missing_constraints
+from engine.languages.javascript.grammar import Grammar
 from engine.languages.javascript.runner import JSRunner, find_node
+from engine.languages.javascript.tokenizer import Tokenizer, decode_tokens
+from engine.languages.javascript.validation import task_problems
 
-__all__ = ["JSRunner", "find_node"]
+NAME = "javascript"
+Runner = JSRunner
+
+__all__ = [
+    "NAME",
+    "Grammar",
+    "JSRunner",
+    "Runner",
+    "Tokenizer",
+    "decode_tokens",
+    "find_node",
+    "missing_constraints",
+    "task_problems",
+]

@@ -104,7 +104,7 @@ def _seccomp_filter(lib: ctypes.CDLL, exec_path_ptr: int) -> None:
     rule(eperm, "clone", (0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0))  # no new processes
     rule(eperm, "execve", (0, SCMP_CMP_NE, exec_path_ptr, 0))  # only the exec below
     rule(eperm, "socket", (0, SCMP_CMP_NE, AF_UNIX, 0))
-    rule(eperm, "kill", (0, SCMP_CMP_NE, pid, 0))  # the watchdog signals its own process only
+    rule(eperm, "kill", (0, SCMP_CMP_NE, pid, 0))  # signals to itself only
     rule(eperm, "tgkill", (0, SCMP_CMP_NE, pid, 0))
     rule(eperm, "tkill")
     rc = lib.seccomp_load(ctx)
@@ -127,8 +127,7 @@ def main() -> None:
         else:
             os.set_inheritable(3, True)
     mem = int(s["memory_mb"]) * 1024 * 1024
-    # V8 reserves ~1.3 GB of address space up front (two isolates: the worker and its
-    # watchdog); the JS heap itself is capped by node's --max-old-space-size, so the
+    # V8 reserves over 1 GB of address space up front; the JS heap itself is capped by node's --max-old-space-size, so the
     # address-space limit only bounds what lies outside it (array buffers, native memory).
     limits = {
         resource.RLIMIT_AS: mem + 2048 * 1024 * 1024,

@@ -6,7 +6,7 @@
         js.describe()                              # isolation layers in force, read from /proc
 
 Each worker (`worker.js`) runs programs in a frozen, shared vm context with everything host-side
-out of reach, and ends a program that overruns its timeout itself (watchdog thread + SIGINT). The
+out of reach, and ends a program that overruns its timeout itself (vm's `timeout`). The
 engine enforces the hard deadline: a worker whose current program (read from a 16-byte marker file
 the worker updates before every program) has run `timeout + HARD_MARGIN` is SIGKILLed, that program
 is `timeout`, the rest of its chunk is re-queued and the worker is replaced. A worker that dies on
@@ -418,7 +418,10 @@ class JSRunner:
             now = time.monotonic()
             for fd, w in list(busy.items()):
                 unit, case, start = w.current()
-                if unit >= 0 and case >= 0 and now - start > hard:
+                # A chunk that takes longer than all its programs could (the worker stuck
+                # between programs) is treated like an overrun too.
+                stuck = now - w.sent_at > len(w.chunk or ()) * hard + 5.0
+                if (unit >= 0 and case >= 0 and now - start > hard) or stuck:
                     del busy[fd]
                     self._worker_died(w, grid, todo, attempts, killed_by_us=True)
 
