@@ -125,6 +125,8 @@ class TrainConfig:
     lr_plateau_patience: int = bounded(400, ge=1)  # batches without improvement before a cut
     lr_min: float = bounded(2e-4, ge=0, le=100)  # floor of the plateau schedule
     cache: bool = True  # do not execute a program text twice
+    # programs the cache remembers (least recently used dropped first; ~0.3 KB each)
+    cache_size: int = bounded(200_000, ge=1, le=100_000_000)
     pipeline: bool = True  # learn from the last batch while the sandbox runs this one
     length_penalty: float = bounded(0.002, ge=0, le=1)  # reward cost per token
     # sampling temperature (logits are divided by it)

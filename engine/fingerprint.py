@@ -2,8 +2,10 @@
 `engine.reward.shaping.ShapeMemory`, re-exported here).
 
 Two fingerprints per program: the normalised text (comments, blank lines and spacing do not matter)
-and a syntax-aware shape (the AST with names and literal values abstracted), so `x = 5; print(x + 3)`
-and `y = 2; print(y + 9)` share a shape. Repeating a failing shape costs a little reward (growing with
+and a syntax-aware shape (names and literal values abstracted), so `x = 5; print(x + 3)` and
+`y = 2; print(y + 9)` share a shape. The trainer takes shapes from the token ids it sampled
+(`TokenShapes`: one table lookup per token, no parse; a run of digits is one number), the text
+fingerprint for the displayed program only; `shape_fingerprint` is the same idea on source text. Repeating a failing shape costs a little reward (growing with
 the repetitions, bounded); when most recent programs are repeats, the entropy bonus is raised for a
 while and decays back.
 """
@@ -13,12 +15,21 @@ from __future__ import annotations
 import ast
 import hashlib
 import io
+import keyword
 import tokenize
 from collections import deque
 
+import numpy as np
+
 from engine.reward.shaping import ShapeMemory
 
-__all__ = ["ExplorationBoost", "ShapeMemory", "shape_fingerprint", "text_fingerprint"]
+__all__ = [
+    "ExplorationBoost",
+    "ShapeMemory",
+    "TokenShapes",
+    "shape_fingerprint",
+    "text_fingerprint",
+]
 
 
 def _digest(text: str) -> str:
@@ -85,6 +96,36 @@ def shape_fingerprint(code: str) -> str:
     """Hash of the abstracted AST: programs that differ only in names and numbers share it."""
     s = shape(code)
     return _digest(s) if s else "unparsed"
+
+
+class TokenShapes:
+    """Shape fingerprints of sampled token rows: identifiers become one class, number and string
+    literals another each (a run of number pieces is one number), everything else stays itself.
+    Programs that differ only in names and literal values share a shape, as with
+    `shape_fingerprint`; unlike it, redundant parentheses count (the grammar rarely writes them)."""
+
+    NAME, NUMBER, STRING = -1, -2, -3
+
+    def __init__(self, tokens: list[str]) -> None:
+        words = set(keyword.kwlist) | {"True", "False", "None"}
+        cls = np.arange(len(tokens), dtype=np.int32)
+        for i, t in enumerate(tokens):
+            if t[:1] in ("'", '"'):
+                cls[i] = self.STRING
+            elif t[:1].isdigit():
+                cls[i] = self.NUMBER
+            elif t.isidentifier() and t not in words:
+                cls[i] = self.NAME
+        self.classes = cls
+
+    def of(self, row: np.ndarray) -> str:
+        """The fingerprint of one row of token ids (without padding)."""
+        c = self.classes[row]
+        if len(c) > 1:  # digits written piece by piece are one number
+            keep = np.ones(len(c), dtype=bool)
+            keep[1:] = ~((c[1:] == self.NUMBER) & (c[:-1] == self.NUMBER))
+            c = c[keep]
+        return hashlib.blake2b(c.tobytes(), digest_size=6).hexdigest()
 
 
 class ExplorationBoost:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from engine.config import Config
-from engine.fingerprint import ExplorationBoost, ShapeMemory, shape_fingerprint, text_fingerprint
+from engine.fingerprint import ExplorationBoost, ShapeMemory, TokenShapes, text_fingerprint
 from engine.grammar import Grammar
 from engine.health import (
     HealthMonitor,
@@ -29,26 +29,13 @@ from engine.health import (
 )
 from engine.policy import Batch, Policy, sample_batch, sequence_logprobs
 from engine.reward import ScoreWeights, TaskScorer, with_repetition
+from engine.reward.memo import Outcome, ProgramCache
 from engine.tasks import Task
 from engine.tokenizer import Tokenizer
 
-CACHE_LIMIT = 300_000  # program texts remembered; cleared wholesale beyond this
+__all__ = ["BatchStats", "Outcome", "Trainer"]
 
-
-@dataclass
-class Outcome:
-    """What the cache remembers about one program text."""
-
-    score: float
-    success: bool
-    status: str
-    error_type: str
-    components: tuple[tuple[str, float], ...] = ()
-    stdout: str = ""
-    reasons: tuple[str, ...] = ()
-    text_fp: str = ""
-    shape_fp: str = ""
-    cases: tuple[int, int, int, int] = (0, 0, 0, 0)  # visible passed/total, hidden passed/total
+TIMING = ("sample", "execute", "analyse", "learn", "other")
 
 
 @dataclass
@@ -118,7 +105,8 @@ class Trainer:
         self.reward_var = 1.0
         self.pq: list[tuple[float, str, tuple[int, ...]]] = []  # min-heap of (reward, code, tokens)
         self.pq_codes: set[str] = set()
-        self.cache: dict[str, Outcome] = {}
+        self.cache = ProgramCache(tc.cache_size)
+        self.token_shapes = TokenShapes(self.tok.tokens)
         self.best_reward_seen = -1.0
         self.plateau_batches = 0
         # counters
@@ -136,7 +124,7 @@ class Trainer:
         self.solution: str | None = None
         self.attempts_to_solve: int | None = None
         self.prior_attempts = 0  # attempts of earlier runs on this task (from a checkpoint)
-        self.timing = np.zeros(3)  # seconds spent sampling, executing+scoring, learning
+        self.timing = dict.fromkeys(TIMING, 0.0)  # seconds per part of a batch, cumulative
         self._executor: ThreadPoolExecutor | None = None
         self._pending: tuple[Batch, np.ndarray] | None = None  # scored, not yet learned from
         self._pq_cache: dict[str, np.ndarray | None] = {}  # grammar masks of queued programs
@@ -179,27 +167,49 @@ class Trainer:
 
         # 2. execute and score programs not seen before (meanwhile, learn from the last batch)
         fresh = self._fresh(codes)
+        shown = codes[0]
+        if shown not in fresh and not self.cache.has_detail(shown):
+            extra = [shown]  # a duplicate whose breakdown has been forgotten: score it to show it
+        else:
+            extra = []
         length_of = dict(zip(codes, batch.lengths.tolist(), strict=True))
-        fresh_lengths = [int(length_of[c]) for c in fresh]
+        fresh_lengths = [int(length_of[c]) for c in fresh + extra]
+        timing0 = dict(self.scorer.timing)
         learned = None
+        t_learn = 0.0
         if tc.pipeline and self.learning:
-            future = self._pool().submit(self._score, fresh, fresh_lengths)
+            future = self._pool().submit(self._score, fresh + extra, fresh_lengths)
             if self._pending is not None:
+                tl = time.perf_counter()
                 learned = self._update(*self._pending, entropy_boost + self.explore.value)
+                t_learn = time.perf_counter() - tl
             scored = future.result()
         else:
-            scored = self._score(fresh, fresh_lengths)
-        outcomes = self._outcomes(codes, fresh, scored)
+            scored = self._score(fresh + extra, fresh_lengths)
+        t_scored = time.perf_counter()
+        outcomes = self._outcomes(codes, fresh, scored[: len(fresh)])
+        if extra:
+            outcomes[0] = scored[-1]
+        sample = outcomes[0]
+        shapes = [
+            self.token_shapes.of(row[:n])
+            for row, n in zip(batch.tokens, batch.lengths.tolist(), strict=True)
+        ]
+        sample.shape_fp = shapes[0]
+        sample.text_fp = sample.text_fp or text_fingerprint(shown)
         scores = np.array([o.score for o in outcomes], dtype=np.float64)
         penalties = np.array(
-            [0.0 if o.success else self.shapes.penalty(o.shape_fp) for o in outcomes]
+            [
+                0.0 if o.success else self.shapes.penalty(fp)
+                for o, fp in zip(outcomes, shapes, strict=True)
+            ]
         )
         rewards = np.array(
             [with_repetition(o.score, o.success, p) for o, p in zip(outcomes, penalties, strict=True)]
         )
-        for o in outcomes:
+        for o, fp in zip(outcomes, shapes, strict=True):
             if not o.success:
-                self.shapes.add(o.shape_fp)
+                self.shapes.add(fp)
         repeat_share = max((B - self._last_new) / B, float((penalties > 0).mean()))
         note = self.explore.observe(repeat_share)
         if note:
@@ -219,14 +229,22 @@ class Trainer:
         loss, entropy, grad_norm = learned or (0.0, 0.0, 0.0)
         self.batches += 1
         t3 = time.perf_counter()
-        self.timing += np.array([t1 - t0, t2 - t1, t3 - t2])
+        tm, st = self.timing, self.scorer.timing
+        execute = st["execute"] - timing0["execute"]
+        tm["sample"] += t1 - t0
+        tm["execute"] += execute
+        tm["learn"] += t_learn + (t3 - t2)
+        # the rest of scoring: analysis, variant planning, the breakdown (and, pipelined, the
+        # wait for whatever of it did not overlap the update)
+        tm["analyse"] += max(0.0, (t_scored - t1) - t_learn - execute)
+        tm["other"] += t2 - t_scored
         return BatchStats(
             batch=self.batches, attempts=self.attempts, size=B,
             new_programs=self._last_new, duplicates=B - self._last_new,
             score_mean=float(scores.mean()), score_max=float(scores.max()),
             successes=int(sum(o.success for o in outcomes)),
             loss=loss, entropy=entropy, grad_norm=grad_norm, lr=self.lr,
-            seconds=time.perf_counter() - t0, sample_code=codes[0], sample=outcomes[0],
+            seconds=time.perf_counter() - t0, sample_code=shown, sample=sample,
             sample_tokens=batch.first_probs, solved_now=solved_now, hint_rows=int(batch.forced.any(1).sum()),
             penalty_mean=float(penalties.mean()), sample_penalty=float(penalties[0]),
             repeat_share=repeat_share, boost=self.explore.value,
@@ -249,18 +267,13 @@ class Trainer:
         """Programs to execute: unseen texts once each (or all of them with the cache off)."""
         if not self.config.train.cache:
             return list(codes)
-        fresh: list[str] = []
-        seen: set[str] = set()
-        for c in codes:
-            if c not in self.cache and c not in seen:
-                fresh.append(c)
-                seen.add(c)
-        return fresh
+        cache = self.cache
+        return [c for c in dict.fromkeys(codes) if c not in cache]
 
     def _score(self, fresh: list[str], lengths: list[int]) -> list[Outcome]:
-        """Run and score programs (safe in the scoring thread: touches no shared state). The
-        reward runs all programs on all cases in one sandbox call, its liveness variants in
-        one more."""
+        """Run and score programs (safe in the scoring thread: touches no shared state but the
+        scorer's own). The reward runs all programs on all cases in one sandbox call, its
+        liveness variants in one more."""
         if not fresh:
             return []
         results = self.scorer.score_many(fresh, self.run_many, lengths)
@@ -273,11 +286,9 @@ class Trainer:
                 components=tuple(r.components.items()),
                 stdout=r.stdout[:200],
                 reasons=tuple(r.reasons[:4]),
-                text_fp=text_fingerprint(c),
-                shape_fp=shape_fingerprint(c),
                 cases=r.case_counts,
             )  # fmt: skip
-            for c, r in zip(fresh, results, strict=True)
+            for r in results
         ]
 
     def _outcomes(self, codes: list[str], fresh: list[str], scored: list[Outcome]) -> list[Outcome]:
@@ -285,10 +296,15 @@ class Trainer:
         self.unique_programs += self._last_new
         if not self.config.train.cache:
             return scored
-        if len(self.cache) + len(fresh) > CACHE_LIMIT:
-            self.cache.clear()
-        self.cache.update(zip(fresh, scored, strict=True))
-        return [self.cache[c] for c in codes]
+        new = dict(zip(fresh, scored, strict=True))
+        out = []
+        for c in codes:  # before adding: a small cache could drop what this batch repeats
+            o = new.get(c) or self.cache.get(c)
+            assert o is not None  # not fresh, so in the cache
+            out.append(o)
+        for c, o in new.items():
+            self.cache.put(c, o)
+        return out
 
     def _record(
         self, batch: Batch, codes: list[str], outcomes: list[Outcome], rewards: np.ndarray
@@ -411,8 +427,8 @@ class Trainer:
                 states, ok = self.grammar.trace(list(seq), self.max_len)
                 rem = np.arange(self.max_len, self.max_len - len(seq), -1)
                 m = self.grammar.mask(np.array(states), rem) if ok else None
-                if len(cache) > 1000:
-                    cache.clear()
+                if len(cache) >= 1000:  # bounded: drop the oldest (queued programs churn slowly)
+                    del cache[next(iter(cache))]
                 cache[code] = m
             if m is None:
                 continue

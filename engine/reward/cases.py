@@ -101,66 +101,137 @@ class ScoreCase:
 # --------------------------------------------------------------------------------------------
 
 
-def _protected(tree: ast.AST) -> set[int]:
-    """Nodes never rewritten: subscript indices and slice bounds, f-string literal text, match
-    patterns."""
-    out: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Subscript):
-            s = node.slice
-            parts = [s.lower, s.upper, s.step] if isinstance(s, ast.Slice) else [s]
-            for part in parts:
-                if part is not None:
-                    out.add(id(part))
-                    if isinstance(part, ast.UnaryOp):
-                        out.add(id(part.operand))
-        elif isinstance(node, ast.JoinedStr):
-            out.update(id(v) for v in node.values if isinstance(v, ast.Constant))
-        elif isinstance(node, ast.match_case):
-            out.update(id(n) for n in ast.walk(node.pattern))
-    return out
-
-
-class _Rewriter(ast.NodeTransformer):
-    def __init__(self, values: list[RequiredValue], protected: set[int]) -> None:
-        self.values = values
-        self.protected = protected
-        self.occurrences: list[tuple[int, ast.Name, ast.expr]] = []
-
-    def _replace(self, node: ast.expr) -> ast.expr | None:
-        if id(node) in self.protected:
-            return None
-        for v in self.values:
-            if v.matches(node):
-                name = ast.Name(id=v.name, ctx=ast.Load())
-                self.occurrences.append((v.index, name, node))
-                return ast.copy_location(name, node)
-        return None
-
-    def visit_UnaryOp(self, node: ast.UnaryOp) -> ast.AST:
-        return self._replace(node) or self.generic_visit(node)
-
-    def visit_Constant(self, node: ast.Constant) -> ast.AST:
-        return self._replace(node) or node
-
-
 Occurrence = tuple[int, ast.Name, ast.expr]  # value index, the Name put in, the node it replaced
+
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(cls: type) -> tuple[str, ...]:
+    fields = _CHILD_FIELDS.get(cls)
+    if fields is None:
+        fields = tuple(f for f in cls._fields if f != "ctx")  # type: ignore[attr-defined]
+        _CHILD_FIELDS[cls] = fields
+    return fields
+
+
+def _protect(node: ast.AST, out: set[int]) -> None:
+    """Children of `node` never rewritten: subscript indices and slice bounds, f-string literal
+    text, match patterns."""
+    cls = type(node)
+    if cls is ast.Subscript:
+        s = node.slice  # type: ignore[attr-defined]
+        parts = [s.lower, s.upper, s.step] if isinstance(s, ast.Slice) else [s]
+        for part in parts:
+            if part is not None:
+                out.add(id(part))
+                if isinstance(part, ast.UnaryOp):
+                    out.add(id(part.operand))
+    elif cls is ast.JoinedStr:
+        out.update(id(v) for v in node.values if isinstance(v, ast.Constant))  # type: ignore[attr-defined]
+    elif cls is ast.match_case:
+        out.update(id(n) for n in ast.walk(node.pattern))  # type: ignore[attr-defined]
+
+
+def _lookup(node: ast.AST, lookup: dict[tuple[type, Any], RequiredValue]) -> RequiredValue | None:
+    if type(node) is ast.Constant:
+        value = node.value  # type: ignore[attr-defined]
+    elif (
+        type(node.op) is ast.USub  # type: ignore[attr-defined]
+        and type(node.operand) is ast.Constant  # type: ignore[attr-defined]
+        and type(node.operand.value) in (int, float)  # type: ignore[attr-defined]
+    ):
+        value = -node.operand.value  # type: ignore[attr-defined]
+        if not value < 0:
+            return None  # `-0`, `--3`: not how a negative required number is written
+    else:
+        return None
+    try:
+        return lookup.get((type(value), value))
+    except TypeError:  # an unhashable constant (none parse to one, but be safe)
+        return None
 
 
 def rewrite(tree: ast.Module, values: list[RequiredValue]) -> list[Occurrence]:
     """Replace, in place, every occurrence of a required value by a load of its global.
-    Returns the occurrences in source order."""
+    Returns the occurrences in source order.
+
+    One pre-order walk in field order (the order `ast.NodeTransformer` visits): a matching
+    unary minus is replaced whole, otherwise its operand is looked at; nothing is changed if the
+    program names one of our globals itself."""
     if not values:
         return []
-    if any(
-        isinstance(n, ast.Name) and n.id.startswith((VALUE_PREFIX, *PERTURB_PREFIXES))
-        for n in ast.walk(tree)
-    ):
-        return []  # the program names our globals itself: leave it as written
-    rw = _Rewriter(values, _protected(tree))
-    rw.visit(tree)
-    ast.fix_missing_locations(tree)
-    return rw.occurrences
+    prefixes = (VALUE_PREFIX, *PERTURB_PREFIXES)
+    # (type, value) -> the value: the same test as `RequiredValue.matches`, as one dict lookup
+    lookup: dict[tuple[type, Any], RequiredValue] = {}
+    for v in values:
+        lookup.setdefault((type(v.value), v.value), v)
+    protected: set[int] = set()
+    found: list[tuple[int, ast.expr, ast.AST, str, int | None]] = []
+    stack: list[tuple[ast.AST, ast.AST | None, str, int | None]] = [(tree, None, "", None)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, parent, name, index = pop()
+        cls = type(node)
+        if cls is ast.Name:
+            if node.id.startswith(prefixes):  # type: ignore[attr-defined]
+                return []  # the program names our globals itself: leave it as written
+            continue
+        if (cls is ast.Constant or cls is ast.UnaryOp) and id(node) not in protected:
+            v = _lookup(node, lookup)
+            if v is not None:
+                found.append((v.index, node, parent, name, index))  # type: ignore[arg-type]
+                continue
+        if cls is ast.Constant:
+            continue
+        if cls is ast.Subscript or cls is ast.JoinedStr or cls is ast.match_case:
+            _protect(node, protected)
+        for fname in reversed(_fields(cls)):
+            value = getattr(node, fname, None)
+            if value.__class__ is list:
+                for i in range(len(value) - 1, -1, -1):
+                    child = value[i]
+                    if isinstance(child, ast.AST):
+                        push((child, node, fname, i))
+            elif isinstance(value, ast.AST):
+                push((value, node, fname, None))
+    occurrences: list[Occurrence] = []
+    for vi, old, parent, name, index in found:
+        new = ast.copy_location(ast.Name(id=f"{VALUE_PREFIX}{vi}", ctx=ast.Load()), old)
+        if index is None:
+            setattr(parent, name, new)
+        else:
+            getattr(parent, name)[index] = new
+        occurrences.append((vi, new, old))
+    return occurrences
+
+
+def rewritten_source(code: str, occurrences: list[Occurrence]) -> str | None:
+    """`code` with each replaced node's span replaced by its global in parentheses: the same
+    program as `ast.unparse` of the rewritten tree, without unparsing it. None where spans are
+    not simple (a node over several lines, overlaps): unparse then. Not for f-strings (their
+    inner positions are unreliable before Python 3.12): the caller checks."""
+    if not occurrences:
+        return code
+    lines = code.splitlines(keepends=True)
+    edits: dict[int, list[tuple[int, int, str]]] = {}
+    for _, new, old in occurrences:
+        lo, hi = getattr(old, "lineno", None), getattr(old, "end_lineno", None)
+        col, end = getattr(old, "col_offset", None), getattr(old, "end_col_offset", None)
+        if lo is None or lo != hi or col is None or end is None or lo > len(lines):
+            return None
+        edits.setdefault(lo, []).append((col, end, f"({new.id})"))
+    for lo, spans in edits.items():
+        raw = lines[lo - 1].encode("utf-8")  # offsets are in UTF-8 bytes
+        spans.sort()
+        pieces, pos = [], 0
+        for col, end, text in spans:
+            if col < pos or end > len(raw):
+                return None
+            pieces += [raw[pos:col], text.encode()]
+            pos = end
+        pieces.append(raw[pos:])
+        lines[lo - 1] = b"".join(pieces).decode("utf-8")
+    return "".join(lines)
 
 
 def occurrence_variants(tree: ast.Module, occurrences: list[Occurrence]) -> list[list[str]]:

@@ -26,19 +26,20 @@ for the patterns; analyses are cached by text in a bounded LRU.
 from __future__ import annotations
 
 import ast
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.reward.cases import rewrite
+from engine.reward.cases import rewrite, rewritten_source
 from engine.reward.compare import as_number, output_similarity
 from engine.reward.constraints import task_constraints
 from engine.reward.execute import ExecLike, RunCases, cases_runner
 from engine.reward.expect import Expectations, build_expectations
 from engine.reward.facts import Facts, _literal_text
 from engine.reward.liveness import Liveness, static_verdict
-from engine.reward.verdict import Analysis, dynamic_met, plan_variants
+from engine.reward.verdict import Analysis, Work, dynamic_met, plan_variants, static_met
 from engine.tasks import Task, normalise_output
 
 
@@ -115,6 +116,7 @@ class TaskScorer:
     """Scores programs for one task; caches analyses by program text (bounded LRU)."""
 
     cache_size = 20_000
+    variants_for_all = False  # True: liveness variants for every program that runs (slower)
 
     def __init__(self, task: Task, weights: ScoreWeights | None = None) -> None:
         self.task = task
@@ -122,6 +124,11 @@ class TaskScorer:
         self.constraints = task_constraints(task)
         self.expect: Expectations | None = None
         self._analyses: OrderedDict[str, Analysis] = OrderedDict()
+        # cumulative seconds (execute: waiting on the runner; analyse: everything else) and
+        # counts (programs run, variants run): the per-batch breakdown of docs/benchmarks.md
+        self.timing: dict[str, float] = dict.fromkeys(
+            ("execute", "analyse", "prepare", "programs", "variants"), 0.0
+        )
         self._expected0 = normalise_output(task.expected_output, task)
         self._expected_number = as_number(self._expected0)
         self._allowed_literals: set[str] = set()
@@ -153,24 +160,29 @@ class TaskScorer:
 
     def analyse(self, code: str) -> Analysis:
         """Static facts of one program (cached): parses, executable text, static verdicts."""
+        return self._analysis(code)[0]
+
+    def _analysis(self, code: str) -> tuple[Analysis, Work | None]:
+        """The cached analysis, or a fresh one with the parsed tree and its facts (`Work`, kept
+        for this batch only, so the liveness variants need no second parse)."""
         a = self._analyses.get(code)
         if a is not None:
             self._analyses.move_to_end(code)
-            return a
-        a = self._analyse(code)
+            return a, None
+        a, work = self._analyse(code)
         self._analyses[code] = a
         if len(self._analyses) > self.cache_size:
             self._analyses.popitem(last=False)
-        return a
+        return a, work
 
-    def _analyse(self, code: str) -> Analysis:
+    def _analyse(self, code: str) -> tuple[Analysis, Work | None]:
         try:
             tree = ast.parse(code)
             facts = Facts(tree, self.constraints, *self._dispatch())
             live = Liveness(facts)
         except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             msg = exc.msg if isinstance(exc, SyntaxError) else (str(exc) or type(exc).__name__)
-            return Analysis(parses=False, syntax_error=msg)
+            return Analysis(parses=False, syntax_error=msg), None
         static: list[tuple[bool, str]] = []
         for c, nodes in zip(self.constraints, facts.candidates, strict=True):
             if not nodes:
@@ -189,12 +201,16 @@ class TaskScorer:
                 hardcoded = ast.unparse(lit)
                 break
         values = self.expect.values if self.expect else []
+        work: Work | None = None
         try:
-            rewrite(tree, values)
-            exec_src = ast.unparse(tree)
+            occurrences = rewrite(tree, values)
+            exec_src = None if ast.JoinedStr in facts.kinds else rewritten_source(code, occurrences)
+            if exec_src is None:
+                exec_src = ast.unparse(tree)
+            work = Work(tree, facts, live, occurrences)
         except (ValueError, RecursionError):
             exec_src = code
-        return Analysis(True, "", exec_src, tuple(static), hardcoded)
+        return Analysis(True, "", exec_src, tuple(static), hardcoded), work
 
     def _dispatch(self) -> tuple[dict, dict, dict]:
         dispatch: dict[type, list[int]] = {}
@@ -227,34 +243,73 @@ class TaskScorer:
         self, codes: list[str], runner: Any, lengths: Sequence[int] | None = None
     ) -> list[ScoreResult]:
         """Score a batch: all programs on all cases in one runner call, then all liveness
-        variants in one more. `runner`: a sandbox, its `run_many`, or a RunCases."""
+        variants in one more. `runner`: a sandbox, its `run_many`, or a RunCases.
+
+        Liveness variants run only for programs that pass some visible case: only those can
+        succeed, and only there can a construct's effect on a right output be told from noise.
+        Elsewhere the static verdicts give the constraint credit (`static_met`)."""
+        clock = time.perf_counter
+        t0 = clock()
         run_cases: RunCases = cases_runner(runner)
         expect = self.prepare(run_cases)
-        analyses = [self.analyse(c) for c in codes]
+        t1 = clock()
+        found = [self._analysis(c) for c in codes]
+        analyses = [a for a, _ in found]
+        work = {c: w for c, (_, w) in zip(codes, found, strict=True) if w is not None}
         todo = list(dict.fromkeys(c for c, a in zip(codes, analyses, strict=True) if a.parses))
+        by_code = dict(zip(codes, analyses, strict=True))
+        t2 = clock()
         runs: dict[str, list[ExecLike]] = {}
         if todo:
-            srcs = [self.analyse(c).exec_src for c in todo]
+            srcs = [by_code[c].exec_src for c in todo]
             runs = dict(zip(todo, run_cases(srcs, expect.bindings), strict=True))
+        t3 = clock()
         visible = expect.visible
         planned = []
         for code in todo:
-            a = self.analyse(code)
-            if a.met is None:
-                ok_somewhere = any(runs[code][j].status == "ok" for j in visible)
-                planned.append((code, plan_variants(self, code, ok_somewhere)))
+            a = by_code[code]
+            if a.met is not None:
+                continue
+            if not self.variants_for_all and not self._passes_some(runs[code]):
+                static_met(self, a, any(runs[code][j].status == "ok" for j in visible))
+                continue
+            planned.append((code, plan_variants(self, code, True, work.get(code))))
         variant_srcs = list(dict.fromkeys(s for _, p in planned for s in p.sources()))
+        t4 = clock()
         outcome: dict[str, list[ExecLike]] = {}
         if variant_srcs:
             vis_bindings = [expect.cases[j].bindings for j in visible]
             outcome = dict(zip(variant_srcs, run_cases(variant_srcs, vis_bindings), strict=True))
+        t5 = clock()
         for code, plan in planned:
-            dynamic_met(self, self.analyse(code), plan, runs[code], outcome)
+            dynamic_met(self, by_code[code], plan, runs[code], outcome)
         lengths = lengths if lengths is not None else [0] * len(codes)
-        return [
+        results = [
             self._result(a, runs.get(c), n)
             for c, a, n in zip(codes, analyses, lengths, strict=True)
         ]
+        t6 = clock()
+        tm = self.timing
+        tm["execute"] += (t3 - t2) + (t5 - t4)
+        tm["analyse"] += (t2 - t1) + (t4 - t3) + (t6 - t5)
+        tm["prepare"] += t1 - t0
+        tm["programs"] += len(todo)
+        tm["variants"] += len(variant_srcs)
+        return results
+
+    def _passes_some(self, rs: list[ExecLike]) -> bool:
+        """Whether a program's output is right on some visible case for some profile."""
+        expect = self.expect
+        assert expect is not None
+        task = self.task
+        for j in expect.visible:
+            r = rs[j]
+            if r.status != "ok":
+                continue
+            out = normalise_output(r.stdout or "", task)
+            if any(prof[j] is not None and prof[j] == out for prof in expect.profiles):
+                return True
+        return False
 
     def _result(self, a: Analysis, rs: list[ExecLike] | None, length: int) -> ScoreResult:
         w, expect, task = self.weights, self.expect, self.task

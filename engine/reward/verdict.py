@@ -40,6 +40,34 @@ class Analysis:
 
 
 @dataclass
+class Work:
+    """A fresh analysis's parsed (and rewritten) tree with its facts: handed to the variant
+    planner in the same batch so no program is parsed twice; never cached."""
+
+    tree: ast.Module
+    facts: Facts
+    live: Liveness
+    occurrences: list
+
+
+def static_met(scorer: TaskScorer, a: Analysis, ran: bool) -> None:
+    """Fill `a.met` / `a.reasons` from the static verdicts alone (programs that pass no visible
+    case: no variants are run for them). A program that fails on every visible case meets no
+    constraint, as its variants could show no effect either."""
+    met: list[bool] = []
+    reasons: list[str] = []
+    for c, (ok, why) in zip(scorer.constraints, a.static, strict=True):
+        if ok and not ran:
+            ok, why = False, (f"{c.label} does not count: the program fails on every visible "
+                              "case")  # fmt: skip
+        met.append(ok)
+        if not ok:
+            reasons.append(why)
+    a.met = tuple(met)
+    a.reasons = tuple(reasons)
+
+
+@dataclass
 class Plan:
     """Variants to run for one program: per constraint, groups of variant sources (a group is
     one candidate construct or one occurrence of a value), or a fixed verdict."""
@@ -53,8 +81,9 @@ class Plan:
                 for s in g if s is not None]  # fmt: skip
 
 
-def plan_variants(scorer: TaskScorer, code: str, ran: bool) -> Plan:
-    """The liveness variants of one program (none if it ran on no visible case)."""
+def plan_variants(scorer: TaskScorer, code: str, ran: bool, work: Work | None = None) -> Plan:
+    """The liveness variants of one program (none if it ran on no visible case). `work`: the
+    program's tree and facts from this batch's analysis (else it is parsed again)."""
     a = scorer.analyse(code)
     plan = Plan()
     cons = scorer.constraints
@@ -67,12 +96,15 @@ def plan_variants(scorer: TaskScorer, code: str, ran: bool) -> Plan:
     todo = [i for i in range(len(cons)) if i not in plan.fixed]
     if not todo:
         return plan
+    values = scorer.expect.values if scorer.expect else []
     try:
-        tree = ast.parse(code)
-        facts = Facts(tree, cons, *scorer._dispatch())
-        live = Liveness(facts)
-        values = scorer.expect.values if scorer.expect else []
-        occurrences = rewrite(tree, values)
+        if work is not None:
+            tree, facts, live, occurrences = work.tree, work.facts, work.live, work.occurrences
+        else:
+            tree = ast.parse(code)
+            facts = Facts(tree, cons, *scorer._dispatch())
+            live = Liveness(facts)
+            occurrences = rewrite(tree, values)
         parents = Parents(tree)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         for i in todo:
