@@ -55,8 +55,14 @@ def describe(be: ProcessBackend) -> dict[str, Any]:
             if layers.libseccomp() is None
             else "no seccomp (filter did not load)"
         )
-    if not ipcns:
-        missing.append("no ipc namespace")
+    for ok, what in (
+        (uid_drop, "no uid drop (not root)"),
+        (chroot, "no chroot (not root)"),
+        (fast_netns and strict_netns, "no network namespace in both tiers"),
+        (ipcns, "no ipc namespace in both tiers"),
+    ):
+        if not ok:
+            missing.append(what)
     summary = f"{level}: {'+'.join(layers_on)}" + (f"; {', '.join(missing)}" if missing else "")
     return {
         "backend": "process",

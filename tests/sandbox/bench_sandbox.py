@@ -2,7 +2,7 @@
 
 Prints programs/s for the fast tier (typical policy programs, each text distinct so the worker's
 compile cache does not help; then repeated texts), for batches with infinite loops mixed in, and
-for the strict tier (programs with an import).
+for the strict tier (programs with an import); and run_cases with 4 cases per program.
 """
 
 from __future__ import annotations
@@ -64,6 +64,13 @@ def main() -> None:
 
         batches = [typical_batch() for _ in range(args.batches)]
         out["fast_distinct_per_s"], out["fast_distinct_status"] = _rate(sb, batches)
+        cases = [{"x": i, "y": i + 1, "s": "ab" * i, "n": [i, i + 2]} for i in range(4)]
+        t0 = time.perf_counter()
+        for batch in batches:
+            sb.run_cases(batch, cases)  # the same programs again: compile cache warm
+        dt = time.perf_counter() - t0
+        out["run_cases_4_programs_per_s"] = len(batches) * args.batch / dt
+        out["run_cases_4_runs_per_s"] = 4 * len(batches) * args.batch / dt
         same = [[TYPICAL[i % 5] for i in range(args.batch)] for _ in range(args.batches)]
         out["fast_repeated_per_s"], _ = _rate(sb, same)
         loops = []
