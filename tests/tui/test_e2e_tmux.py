@@ -131,8 +131,11 @@ def test_80x24_help_scrolls_and_footer_keeps_help_and_quit(tmp_path):
         tmux.keys("End")
         tmux.wait("command palette")  # the last lines of the help are reachable
         tmux.wait("Sweeps screen: newer sweep")
-        tmux.keys("Escape")
-        time.sleep(0.5)
+        # Escape alone (a key right after it would read as Alt+key): until the help is gone
+        deadline = time.monotonic() + 30
+        while "Escape close" in tmux.screen() and time.monotonic() < deadline:
+            tmux.keys("Escape")
+            time.sleep(1.0)
         for key, title in (("2", "Tokens"), ("3", "Model"), ("4", "Hints"), ("6", "Log")):
             tmux.keys(key)
             screen = tmux.wait(f" {title} ")
