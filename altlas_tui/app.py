@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from altlas_tui.bridge import EngineBridge, EngineFactory, PostingLogHandler, default_engine_factory
 from altlas_tui.messages import EngineEvent, LogLine
+from altlas_tui.palette import palette_commands, save_screenshot
 from altlas_tui.screens.base import SnapshotScreen
 from altlas_tui.screens.confirm import ConfirmScreen
 from altlas_tui.screens.dashboard import DashboardScreen
@@ -481,7 +482,8 @@ class AltlasApp(App[None]):
         await self.action_quit()
 
     # -- command palette --------------------------------------------------------------------
-    def _key_of(self, binding_id: str) -> str:
+    def key_of(self, binding_id: str) -> str:
+        """The keys bound to `binding_id` now (after any rebinding), as shown to people."""
         binding = next((b for b in self._bindings_with_ids() if b.id == binding_id), None)
         if binding is None:
             return ""
@@ -489,53 +491,10 @@ class AltlasApp(App[None]):
         return ", ".join(self.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        for command in super().get_system_commands(screen):
-            # Textual's "Keys" duplicates our Help; its "Screenshot" goes to a browser download
-            # that a terminal never shows. Ours below replace both.
-            if command.title in ("Keys", "Screenshot"):
-                continue
-            if command.title == "Quit":
-                command = SystemCommand(
-                    "Quit", f"Stop the engine, save, leave ({self._key_of('quit')})",
-                    self.action_quit,
-                )  # fmt: skip
-            yield command
-
-        def cmd(title: str, help: str, action, binding_id: str) -> SystemCommand:
-            key = self._key_of(binding_id)
-            return SystemCommand(title, f"{help} ({key})" if key else help, action)
-
-        yield cmd("Pause / resume", "Pause or resume training", self.action_toggle_pause, "pause")
-        yield cmd("Force a hint", "Give the learner one hint now", self.action_force_hint, "hint")
-        yield cmd(
-            "Reinitialise weights", "Start the policy afresh (asks first)", self.action_reinit,
-            "reinit",
-        )  # fmt: skip
-        yield cmd("Save checkpoint", "Save the task's state now", self.action_save, "save")
-        yield cmd("Help", "Show every key", self.action_help, "help")
-        yield SystemCommand(
-            "Screenshot", "Save an SVG of the screen to the data dir", self.action_save_screenshot
-        )
-        for _key, mode, title, _ in SCREENS:
-            yield cmd(
-                f"Screen: {title}",
-                f"Show the {title} screen",
-                lambda m=mode: self.action_show_screen(m),
-                f"screen_{mode}",
-            )
+        yield from palette_commands(self, super().get_system_commands(screen))
 
     def action_save_screenshot(self) -> None:
-        """Write an SVG of the current screen where the data lives, and say where."""
-        try:
-            from engine.store import paths
-
-            folder = paths().data / "screenshots"
-            folder.mkdir(parents=True, exist_ok=True)
-            path = self.save_screenshot(path=str(folder))
-        except Exception as exc:  # noqa: BLE001 - a screenshot must not break the app
-            self.notify(f"screenshot failed: {exc}", severity="warning", timeout=6)
-            return
-        self.notify(f"saved {path}", title="Screenshot", timeout=6)
+        save_screenshot(self)
 
     # -- themes -------------------------------------------------------------------------------
     def _theme_changed(self, theme: Any) -> None:
