@@ -8,6 +8,8 @@ Entry point: `run_app(...)`, which returns the exit code and the run summary.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 import traceback
 from collections import deque
@@ -59,6 +61,8 @@ SCREENS = (  # key, mode, title, footer label
 # The footer shows the screen keys as one compact group ("1234567 Screens"): it fits 80 columns.
 SCREEN_GROUP = Binding.Group("Screens", compact=True)
 SIGNAL_EXIT = {"SIGHUP": 129, "SIGTERM": 143}  # 128 + signal number, as shells report it
+SIGHUP_SAVE_WAIT = 120.0  # seconds the engine gets to save after the terminal went away
+SIGHUP_GRACE = 5.0  # then seconds for a normal shutdown before the process is ended
 
 
 def engine_traceback(error: BaseException | None) -> str:
@@ -246,6 +250,10 @@ class AltlasApp(App[None]):
         # The terminal may be gone (SIGHUP): leave without waiting for the engine here;
         # run_app waits for it to save before returning.
         self.exit(return_code=SIGNAL_EXIT[name])
+        if name == "SIGHUP":
+            threading.Thread(
+                target=_exit_when_saved, args=(self.bridge, SIGNAL_EXIT[name]), daemon=True
+            ).start()
 
     def _bindings_with_ids(self) -> list[Binding]:
         out = [b for b in self.BINDINGS if isinstance(b, Binding) and b.id]
@@ -515,6 +523,19 @@ class AltlasApp(App[None]):
         """Keep each task's best score seen this session (for the Tasks screen)."""
         if snap.task_name and snap.status != "starting" and (snap.attempts or snap.total_attempts):
             self.best_by_task[short_name(snap.task_name)] = snap.best_score
+
+
+def _exit_when_saved(bridge: EngineBridge, code: int) -> None:
+    """After SIGHUP: once the engine has saved, make sure the process ends.
+
+    With its terminal gone, Textual's shutdown can block for ever restoring it (its writer
+    thread waits on a queue nobody drains), which left orphaned processes holding the lock.
+    """
+    saved = bridge.finished.wait(SIGHUP_SAVE_WAIT)
+    time.sleep(SIGHUP_GRACE)  # a normal shutdown finishes well within this
+    log.warning("terminal gone: exiting (state %s)", "saved" if saved else "NOT saved in time")
+    logging.shutdown()
+    os._exit(code)
 
 
 def run_app(
