@@ -8,6 +8,8 @@ Entry point: `run_app(...)`, which returns the exit code and the run summary.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 import traceback
 from collections import deque
@@ -22,6 +24,7 @@ from textual.worker import Worker, WorkerState
 
 from altlas_tui.bridge import EngineBridge, EngineFactory, PostingLogHandler, default_engine_factory
 from altlas_tui.messages import EngineEvent, LogLine
+from altlas_tui.palette import palette_commands, save_screenshot
 from altlas_tui.screens.base import SnapshotScreen
 from altlas_tui.screens.confirm import ConfirmScreen
 from altlas_tui.screens.dashboard import DashboardScreen
@@ -58,6 +61,8 @@ SCREENS = (  # key, mode, title, footer label
 # The footer shows the screen keys as one compact group ("1234567 Screens"): it fits 80 columns.
 SCREEN_GROUP = Binding.Group("Screens", compact=True)
 SIGNAL_EXIT = {"SIGHUP": 129, "SIGTERM": 143}  # 128 + signal number, as shells report it
+SIGHUP_SAVE_WAIT = 120.0  # seconds the engine gets to save after the terminal went away
+SIGHUP_GRACE = 5.0  # then seconds for a normal shutdown before the process is ended
 
 
 def engine_traceback(error: BaseException | None) -> str:
@@ -245,6 +250,10 @@ class AltlasApp(App[None]):
         # The terminal may be gone (SIGHUP): leave without waiting for the engine here;
         # run_app waits for it to save before returning.
         self.exit(return_code=SIGNAL_EXIT[name])
+        if name == "SIGHUP":
+            threading.Thread(
+                target=_exit_when_saved, args=(self.bridge, SIGNAL_EXIT[name]), daemon=True
+            ).start()
 
     def _bindings_with_ids(self) -> list[Binding]:
         out = [b for b in self.BINDINGS if isinstance(b, Binding) and b.id]
@@ -481,7 +490,8 @@ class AltlasApp(App[None]):
         await self.action_quit()
 
     # -- command palette --------------------------------------------------------------------
-    def _key_of(self, binding_id: str) -> str:
+    def key_of(self, binding_id: str) -> str:
+        """The keys bound to `binding_id` now (after any rebinding), as shown to people."""
         binding = next((b for b in self._bindings_with_ids() if b.id == binding_id), None)
         if binding is None:
             return ""
@@ -489,53 +499,10 @@ class AltlasApp(App[None]):
         return ", ".join(self.get_key_display(Binding(k.strip(), "")) for k in keys.split(","))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        for command in super().get_system_commands(screen):
-            # Textual's "Keys" duplicates our Help; its "Screenshot" goes to a browser download
-            # that a terminal never shows. Ours below replace both.
-            if command.title in ("Keys", "Screenshot"):
-                continue
-            if command.title == "Quit":
-                command = SystemCommand(
-                    "Quit", f"Stop the engine, save, leave ({self._key_of('quit')})",
-                    self.action_quit,
-                )  # fmt: skip
-            yield command
-
-        def cmd(title: str, help: str, action, binding_id: str) -> SystemCommand:
-            key = self._key_of(binding_id)
-            return SystemCommand(title, f"{help} ({key})" if key else help, action)
-
-        yield cmd("Pause / resume", "Pause or resume training", self.action_toggle_pause, "pause")
-        yield cmd("Force a hint", "Give the learner one hint now", self.action_force_hint, "hint")
-        yield cmd(
-            "Reinitialise weights", "Start the policy afresh (asks first)", self.action_reinit,
-            "reinit",
-        )  # fmt: skip
-        yield cmd("Save checkpoint", "Save the task's state now", self.action_save, "save")
-        yield cmd("Help", "Show every key", self.action_help, "help")
-        yield SystemCommand(
-            "Screenshot", "Save an SVG of the screen to the data dir", self.action_save_screenshot
-        )
-        for _key, mode, title, _ in SCREENS:
-            yield cmd(
-                f"Screen: {title}",
-                f"Show the {title} screen",
-                lambda m=mode: self.action_show_screen(m),
-                f"screen_{mode}",
-            )
+        yield from palette_commands(self, super().get_system_commands(screen))
 
     def action_save_screenshot(self) -> None:
-        """Write an SVG of the current screen where the data lives, and say where."""
-        try:
-            from engine.store import paths
-
-            folder = paths().data / "screenshots"
-            folder.mkdir(parents=True, exist_ok=True)
-            path = self.save_screenshot(path=str(folder))
-        except Exception as exc:  # noqa: BLE001 - a screenshot must not break the app
-            self.notify(f"screenshot failed: {exc}", severity="warning", timeout=6)
-            return
-        self.notify(f"saved {path}", title="Screenshot", timeout=6)
+        save_screenshot(self)
 
     # -- themes -------------------------------------------------------------------------------
     def _theme_changed(self, theme: Any) -> None:
@@ -556,6 +523,19 @@ class AltlasApp(App[None]):
         """Keep each task's best score seen this session (for the Tasks screen)."""
         if snap.task_name and snap.status != "starting" and (snap.attempts or snap.total_attempts):
             self.best_by_task[short_name(snap.task_name)] = snap.best_score
+
+
+def _exit_when_saved(bridge: EngineBridge, code: int) -> None:
+    """After SIGHUP: once the engine has saved, make sure the process ends.
+
+    With its terminal gone, Textual's shutdown can block for ever restoring it (its writer
+    thread waits on a queue nobody drains), which left orphaned processes holding the lock.
+    """
+    saved = bridge.finished.wait(SIGHUP_SAVE_WAIT)
+    time.sleep(SIGHUP_GRACE)  # a normal shutdown finishes well within this
+    log.warning("terminal gone: exiting (state %s)", "saved" if saved else "NOT saved in time")
+    logging.shutdown()
+    os._exit(code)
 
 
 def run_app(

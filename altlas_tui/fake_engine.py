@@ -320,7 +320,6 @@ class FakeEngine:
                 ("runs", 0.1),
                 ("prints", 0.1),
                 ("output", round(score * 0.6, 3)),
-                ("structure", 0.02),
             ),  # fmt: skip
             last_status=("ok", "error", "ok", "duplicate")[b % 4],
             last_error="NameError: name 'z' is not defined" if b % 4 == 1 else "",

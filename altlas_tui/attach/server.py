@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import logging
 import os
 import select
@@ -219,7 +218,3 @@ class SnapshotServer:
             return
         log.info("attach: command %s %s", kind, arg or "")
         self.control.send(kind, arg)
-
-
-def describe(path: Path) -> str:  # pragma: no cover - debugging aid
-    return json.dumps({"path": str(path), "exists": path.exists()})

@@ -11,6 +11,15 @@ from altlas_tui.widgets.run_indicator import RunIndicator
 from engine.snapshot import Snapshot
 
 
+class _Info(Static):
+    """The progress line; it picks the variant that fits whenever its own width changes."""
+
+    def on_resize(self) -> None:
+        bar = self.parent
+        if isinstance(bar, StatusBar):
+            bar._refit()
+
+
 class StatusBar(Horizontal):
     """App name, current screen, the run indicator and a short progress line."""
 
@@ -35,7 +44,7 @@ class StatusBar(Horizontal):
     def compose(self) -> ComposeResult:
         yield Static(f"AltLAS · {self.screen_title}", id="sb-title")
         yield RunIndicator()
-        yield Static("", id="sb-info")
+        yield _Info("", id="sb-info")
 
     @property
     def indicator(self) -> RunIndicator:
@@ -45,9 +54,7 @@ class StatusBar(Horizontal):
         narrow = self.size.width < self.NARROW
         self.indicator.set_class(narrow, "-narrow")
         title = self.screen_title if narrow else f"AltLAS · {self.screen_title}"
-        self.query_one("#sb-title", Static).update(title)
-        # the info line's width is known only after this layout pass: fit it then
-        self.call_after_refresh(self._refit)
+        self.query_one("#sb-title", Static).update(title)  # the info line refits on its resize
 
     def _refit(self) -> None:
         if self._snap is not None:

@@ -85,6 +85,21 @@ class Tmux:
         self.run("kill-server")
 
 
+def _tui_alive(home: Path) -> bool:
+    """Is a process of this test (its ALTLAS_HOME) still running?"""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            env = (proc / "environ").read_bytes()
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if f"ALTLAS_HOME={home}".encode() in env.split(b"\0") and b"altlas_tui" in cmdline:
+            return True
+    return False
+
+
 def history(home: Path) -> list[dict]:
     env = dict(os.environ, ALTLAS_HOME=str(home), PYTHONPATH=str(ROOT))
     out = subprocess.run([sys.executable, "-m", "altlas_tui.cli", "history", "--json"],
@@ -131,8 +146,11 @@ def test_80x24_help_scrolls_and_footer_keeps_help_and_quit(tmp_path):
         tmux.keys("End")
         tmux.wait("command palette")  # the last lines of the help are reachable
         tmux.wait("Sweeps screen: newer sweep")
-        tmux.keys("Escape")
-        time.sleep(0.5)
+        # Escape alone (a key right after it would read as Alt+key): until the help is gone
+        deadline = time.monotonic() + 30
+        while "Escape close" in tmux.screen() and time.monotonic() < deadline:
+            tmux.keys("Escape")
+            time.sleep(1.0)
         for key, title in (("2", "Tokens"), ("3", "Model"), ("4", "Hints"), ("6", "Log")):
             tmux.keys(key)
             screen = tmux.wait(f" {title} ")
@@ -192,6 +210,11 @@ def test_sighup_in_the_tui_saves_once_and_records_interrupted(tmp_path):
     finally:
         tmux.kill()
     assert runs and runs[-1]["outcome"] == "interrupted", runs
+    # and the process is gone (Textual's shutdown could hang on the vanished terminal)
+    deadline = time.monotonic() + 30
+    while _tui_alive(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _tui_alive(tmp_path)
     assert (tmp_path / "data" / "checkpoints" / "basic_loop.pt").exists()
     logs = "".join(p.read_text() for p in (tmp_path / "log").glob("*.log"))
     assert "SIGHUP received" in logs

@@ -123,3 +123,20 @@ def test_fake_and_real_snapshots_share_their_vocabulary():
                 or isinstance(a, (int, float))
                 and isinstance(b, (int, float))
             ), field.name
+
+
+def test_the_recorded_snapshot_still_matches_the_real_engine():
+    """A stale fixture would let pictures drift from what users see: re-record it with
+    `python -m tests.tui.replay` (then `--snapshot-update`) when this fails."""
+    from engine.control import Control
+    from engine.controller import Engine
+
+    config = Config()
+    config.train.batch_size = 16
+    engine = Engine(config, "add_two_numbers")
+    engine.run(Control(), max_attempts=16)
+    live, fixture = engine.snapshot, real_snapshot()
+    names = {n for n, _ in live.last_components} - {"repetition"}
+    assert names == {n for n, _ in fixture.last_components} - {"repetition"}
+    assert {ls.name for ls in live.layer_stats} == {ls.name for ls in fixture.layer_stats}
+    assert live.sandbox_level == fixture.sandbox_level
