@@ -120,6 +120,11 @@ class GPStep:
         best = sorted(born.values(), key=lambda i: (-i.score, len(i.tokens)))
         return best[: cfg.return_best]
 
+    def forget(self) -> None:
+        """Drop remembered evaluations and the archive (after the reward changed, or a restart)."""
+        self._cache.clear()
+        self.archive = EliteArchive(self.cfg.per_niche, self.cfg.max_niches)
+
     # -- internals --------------------------------------------------------------------------------
 
     def _dedupe(self, inds: Sequence[Individual]) -> list[Individual]:
