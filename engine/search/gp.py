@@ -101,7 +101,13 @@ class GPStep:
             if not pop and not len(self.archive):
                 break
             children = self._breed(pop, rng)
-            fresh = [c for c in children if c.tokens not in self._cache]
+            # take remembered results first: remembering the fresh ones may evict them (LRU)
+            for c in children:
+                known = self._cache.get(c.tokens)
+                if known is not None:
+                    c.eval = known
+                    self._cache.move_to_end(c.tokens)
+            fresh = [c for c in children if c.eval is None]
             if fresh:
                 evals = evaluate([list(c.tokens) for c in fresh])
                 if len(evals) != len(fresh):
@@ -111,8 +117,6 @@ class GPStep:
                     c.eval = e
                     self._remember(c.tokens, e)
             for c in children:
-                if c.eval is None:
-                    c.eval = self._cache[c.tokens]
                 if c.tokens not in start:
                     born[c.tokens] = c
             self._absorb(children)
