@@ -5,6 +5,8 @@ Public face (everything the trainer needs; each piece a switch, usable on its ow
     from engine.search import Eval, Individual, GPConfig, GPStep, minimise
 
     gp = GPStep(grammar, tokenizer, GPConfig(), budget=max_len, chooser=None)
+    #   budget = the trainer's max_len (program tokens + EOS); chooser=PolicyChooser(policy,
+    #   tok.sos) lets the policy write new material (call .refresh() after each optimiser step)
     # once per train step, after the policy's batch was scored:
     pop = [Individual(tokens=seq_with_eos, code=code, eval=Eval(score, cases, success, iters))
            for each batch sample and each priority-queue entry]
@@ -17,14 +19,21 @@ Public face (everything the trainer needs; each piece a switch, usable on its ow
     minimise(code, succeeds) -> str              # succeeds(list_of_codes) -> list[bool], batched;
                                                  # True = passes every case, hidden ones included
 
+Grammar contract used (read-only): `start`, `mask(sids, remaining)`, `step(sids, toks)`,
+`allowed(sid, remaining)`, `tok`. State ids are never kept across calls, so the trainer may call
+`Grammar.maybe_reset()` between steps as it does today.
+
 Pieces (modules):
 - `individual`: `Eval` (score, per-visible-case values in [0, 1], success, per-case loop-body
   executions or None) and `Individual` (tokens ending with EOS, code, eval, origin).
 - `spans`: statement and block spans of a token-id program.
-- `mutation`: `Mutator` (grammar-checked insert/replace/delete/wrap/unwrap/point/suffix and
-  crossover; every child replays through `Grammar.trace` within the budget), `StatementPool`
-  (donor statements and block headers from good programs), `Chooser` (how new tokens are picked:
-  uniform by default, or a policy, see `chooser.policy_chooser`).
+- `mutation`: `Mutator` (insert/replace/delete/wrap/idiom/unwrap/point/swap/suffix and
+  crossover, one child per parent via `mutate_many`/`crossover_many`; every child is replayed
+  through the grammar's masks within the budget, batched by `replay`), `Chooser` (how new
+  tokens are picked: uniform by default, or the policy: `chooser.PolicyChooser`).
+- `pool`: `StatementPool`, donor statements and block headers cut from good programs.
+- `crossover`: crossover proposals at statement boundaries.
+- `replay`: many programs through the grammar at once (states per position, acceptance).
 - `selection`: `lexicase_select` (epsilon-lexicase over case vectors), `tournament_select`,
   `EliteArchive` (MAP-Elites, `per_niche` elites per niche; niche = cases passed x loop behaviour
   over the cases x length bucket).

@@ -34,8 +34,9 @@ from engine.policy import sample_batch
 from engine.sandbox import Sandbox
 from engine.search.gp import GPConfig, GPStep
 from engine.search.individual import Eval, Individual
-from engine.search.inputs import InputGrammar
+from engine.search.inputs import make_grammar
 from engine.search.minimise import minimise
+from engine.search.mutation import MutationConfig
 from engine.search.selection import loop_bucket
 from engine.tokenizer import Tokenizer
 
@@ -44,10 +45,12 @@ HIDDEN = (12,)
 BUDGET = 33  # 32 program tokens + EOS
 MARK = "\x01"
 GUARD = "ITER_GUARD"
+_W = MutationConfig().weights
 CONFIGS = {
     "gp-lexicase": GPConfig(),
     "gp-tournament": GPConfig(selection="tournament", archive=False),
     "gp-lexicase-noarchive": GPConfig(archive=False),
+    "gp-lexicase-idioms": GPConfig(mutation=MutationConfig(weights={**_W, "idiom": 1.5})),
     "random": None,
 }
 
@@ -126,8 +129,7 @@ class Evaluator:
 
 def run_one(config: str, seed: int, budget: int, sandbox: Sandbox) -> dict:
     """One search run; returns what happened (first successes, best, archive facts)."""
-    tok = Tokenizer()
-    grammar = InputGrammar(tok, ["n"])
+    tok, grammar = make_grammar(["n"])
     rng = random.Random(seed)
     gen = torch.Generator().manual_seed(seed)
     ev = Evaluator(sandbox, tok)
@@ -137,13 +139,14 @@ def run_one(config: str, seed: int, budget: int, sandbox: Sandbox) -> dict:
     queued: set[tuple[int, ...]] = set()
     t0 = time.time()
     facts: dict = {"config": config, "seed": seed, "first_success": None, "first_loop": None}
-    best = 0.0
+    best, best_code = 0.0, ""
     first_varying_exact = None
 
     def note(inds: list[Individual]) -> None:
-        nonlocal best, first_varying_exact
+        nonlocal best, best_code, first_varying_exact
         for ind in inds:
-            best = max(best, ind.score)
+            if ind.score > best:
+                best, best_code = ind.score, ind.code
             code = ind.code
             is_loop = ev.cache[code][1] if code in ev.cache else False
             if ind.success and facts["first_success"] is None:
@@ -184,6 +187,10 @@ def run_one(config: str, seed: int, budget: int, sandbox: Sandbox) -> dict:
     facts.update(
         evaluated=ev.evaluated,
         best=round(best, 3),
+        best_code=best_code,
+        varying_loop_programs=sum(
+            loop_bucket(e.iterations) == "varies" for e, _ in ev.cache.values()
+        ),
         first_varying_loop_with_an_exact_case=first_varying_exact,
         seconds=round(time.time() - t0, 1),
     )

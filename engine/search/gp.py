@@ -172,16 +172,26 @@ class GPStep:
         if not parents:
             return []
         pool = self.pool if cfg.donors else None
-        out: dict[tuple[int, ...], Individual] = {}
+        cross, mut = [], []
         for j in range(cfg.children):
             a, b = parents[(2 * j) % len(parents)], parents[(2 * j + 1) % len(parents)]
-            self.stats["proposed"] += 1
             if rng.random() < cfg.crossover_rate and a.tokens != b.tokens:
-                got = m.crossover(a.tokens, b.tokens, rng)
-                ps = (hash(a.tokens), hash(b.tokens))
+                cross.append((a, b))
             else:
-                got = m.mutate(a.tokens, rng, pool)
-                ps = (hash(a.tokens),)
+                mut.append(a)
+        self.stats["proposed"] += cfg.children
+        made = [
+            (got, (hash(a.tokens), hash(b.tokens)))
+            for (a, b), got in zip(
+                cross, m.crossover_many([(a.tokens, b.tokens) for a, b in cross], rng), strict=True
+            )
+        ]
+        made += [
+            (got, (hash(a.tokens),))
+            for a, got in zip(mut, m.mutate_many([a.tokens for a in mut], rng, pool), strict=True)
+        ]
+        out: dict[tuple[int, ...], Individual] = {}
+        for got, ps in made:
             if got is None:
                 self.stats["failed"] += 1
                 continue

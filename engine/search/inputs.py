@@ -27,3 +27,17 @@ class InputGrammar(Grammar):
         super()._init_tables()
         key = self._keys[self.start]
         self.start = self._intern(key._replace(defined=key.defined | self._input_bits))
+
+
+def make_grammar(inputs: Sequence[str], **kwargs: int) -> tuple[Tokenizer, Grammar]:
+    """(tokenizer, grammar) with `inputs` bound from the first token.
+
+    Uses the grammar's own input support when the tokenizer has it (`Tokenizer(input_names=...)`,
+    being added on another branch), else the `InputGrammar` stop-gap.
+    """
+    try:
+        tok = Tokenizer(input_names=inputs)  # type: ignore[call-arg]
+    except TypeError:
+        tok = Tokenizer()
+        return tok, InputGrammar(tok, inputs, **kwargs)
+    return tok, Grammar(tok, **kwargs)

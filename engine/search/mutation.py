@@ -12,6 +12,8 @@ Operators (weights in `MutationConfig.weights`, 0 switches one off):
   delete   a statement or block;
   wrap     1-3 consecutive sibling statements into a new block (a donor header such as
            `for i in range(n):`, or a generated `for`/`while`/`if` header);
+  idiom    (off by default) like wrap, with an idiomatic loop header (`IDIOMS`: `for V in
+           range(N):`, `for V in N:`), its name slots filled with the vocabulary's names;
   unwrap   a block by its (first) body;
   point    up to `max_point` tokens replaced by up to `max_point` generated ones;
   swap     one token replaced by another the grammar allows there, the rest kept (a constant,
@@ -31,13 +33,27 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from engine.grammar import Grammar
-from engine.search.spans import Span, boundaries, statement_spans
+from engine.search import crossover
+from engine.search.pool import StatementPool
+from engine.search.replay import replay
+from engine.search.spans import boundaries, statement_spans
 from engine.tokenizer import BUILTINS, FUNCTIONS, VARIABLES
 
 Chooser = Callable[[Sequence[int], list[int], random.Random], int]
 
-OPERATORS = ("insert", "replace", "delete", "wrap", "unwrap", "point", "swap", "suffix")
+OPERATORS = (
+    "insert", "replace", "delete", "wrap", "idiom", "unwrap", "point", "swap", "suffix",
+)  # fmt: skip
+
+# Loop headers every programmer reaches for first, with name slots: V a loop variable, N any name.
+# Task-agnostic (no task's names or values); the grammar decides which fillings are valid.
+IDIOMS = (
+    ("for", "V", "in", "range", "(", "N", ")", ":"),
+    ("for", "V", "in", "N", ":"),
+)
 
 
 def uniform_chooser(prefix: Sequence[int], allowed: list[int], rng: random.Random) -> int:
@@ -52,7 +68,7 @@ class MutationConfig:
     weights: dict[str, float] = field(
         default_factory=lambda: {
             "insert": 2.0, "replace": 2.0, "delete": 1.0, "wrap": 1.5,
-            "unwrap": 0.5, "point": 2.0, "swap": 2.0, "suffix": 1.0,
+            "idiom": 0.0, "unwrap": 0.5, "point": 2.0, "swap": 2.0, "suffix": 1.0,
         }
     )  # fmt: skip
     donor_share: float = 0.6  # insert/replace/wrap take a donor (when the pool has one) this often
@@ -60,53 +76,7 @@ class MutationConfig:
     tries: int = 12  # proposals per requested child before giving up
     uniform_share: float = 0.5  # generated tokens drawn uniformly (not from the chooser) this often
     max_statement: int = 24  # longest generated statement, tokens
-
-
-class StatementPool:
-    """Bounded pool of statements and block headers cut from good programs (donors for splices)."""
-
-    def __init__(self, tok, capacity: int = 400):
-        self.tok = tok
-        self.capacity = capacity
-        self.statements: dict[tuple[int, ...], float] = {}  # tokens -> best score of a source
-        self.headers: dict[tuple[int, ...], float] = {}
-
-    def add(self, body: Sequence[int], score: float) -> None:
-        """Cut every statement (and compound header) of `body` into the pool."""
-        body = list(body)
-        for s in statement_spans(body, self.tok):
-            self._put(self.statements, tuple(body[s.start : s.end]), score)
-            if s.compound:
-                self._put(self.headers, tuple(body[s.start : s.header_end]), score)
-
-    def _put(self, table: dict[tuple[int, ...], float], key: tuple[int, ...], score: float) -> None:
-        if table.get(key, float("-inf")) >= score:
-            return
-        table[key] = score
-        if len(table) > self.capacity:  # drop the weakest quarter; amortised O(1) per add
-            keep = sorted(table.items(), key=lambda kv: kv[1], reverse=True)[
-                : self.capacity * 3 // 4
-            ]
-            table.clear()
-            table.update(keep)
-
-    def sample_statement(self, rng: random.Random) -> tuple[int, ...] | None:
-        return _pick(self.statements, rng)
-
-    def sample_header(self, rng: random.Random) -> tuple[int, ...] | None:
-        return _pick(self.headers, rng)
-
-    def __len__(self) -> int:
-        return len(self.statements)
-
-
-def _pick(table: dict[tuple[int, ...], float], rng: random.Random) -> tuple[int, ...] | None:
-    # uniform over distinct entries: the pool is already filtered to good programs, and a
-    # score-weighted pick would let one family crowd the donors (the diversity the GP needs)
-    if not table:
-        return None
-    keys = list(table)
-    return keys[rng.randrange(len(keys))]
+    parsimony: float = 0.5  # new material gets a random smaller token budget this often
 
 
 class Mutator:
@@ -128,6 +98,7 @@ class Mutator:
         self._colon = ix[":"]
         self._header_words = [ix[w] for w in ("for", "while", "if")]
         self._kind = [_token_kind(t) for t in self.tok.tokens]
+        self._names = [ix[v] for v in VARIABLES if v in ix and v in self.tok.generative]
         ops = [(op, w) for op, w in self.cfg.weights.items() if w > 0]
         unknown = [op for op, _ in ops if op not in OPERATORS]
         if unknown:
@@ -150,19 +121,25 @@ class Mutator:
 
     def valid(self, body: Sequence[int]) -> bool:
         """True if `body` + EOS is a complete program the grammar accepts within the budget."""
-        if len(body) + 1 > self.budget:
-            return False
-        _, ok = self.g.trace([*body, self.tok.eos], self.budget)
-        return ok
+        return self.valid_many([body])[0]
 
-    def _state(self, body: Sequence[int], p: int) -> int | None:
-        sid = self.g.start
-        try:
-            for t in body[:p]:
-                sid = self.g.next_state(sid, t)
-        except ValueError:
-            return None
-        return sid
+    def valid_many(self, bodies: Sequence[Sequence[int]]) -> list[bool]:
+        """`valid` for many bodies at once (one batched mask and step per token position)."""
+        return self._lockstep(bodies)[1]
+
+    def _lockstep(self, bodies: Sequence[Sequence[int]]) -> tuple[np.ndarray, list[bool]]:
+        return replay(self.g, bodies, self.budget)
+
+    def _advance(self, sid: int, t: int) -> int:
+        return int(self.g.step(np.array([sid], dtype=np.int64), np.array([t], dtype=np.int64))[0])
+
+    def random_program(self, rng: random.Random, max_tokens: int | None = None) -> list[int]:
+        """A body written from scratch under the masks (chooser/uniform), at most `max_tokens`."""
+        room = min(self.budget, max_tokens + 1) if max_tokens else self.budget
+        while True:
+            got = self._generate([], self.g.start, room, rng, "eos")
+            if got:
+                return got
 
     def _choose(self, prefix: Sequence[int], allowed: list[int], rng: random.Random) -> int:
         if self.chooser is None or rng.random() < self.cfg.uniform_share:
@@ -170,7 +147,7 @@ class Mutator:
         return self.chooser(prefix, allowed, rng)
 
     def _generate(
-        self, prefix: list[int], remaining: int, rng: random.Random, until: str, first=None
+        self, prefix: list[int], sid: int, remaining: int, rng: random.Random, until, first=None
     ) -> list[int] | None:
         """Tokens written after `prefix` under the masks, until a statement/header/EOS ends.
 
@@ -184,8 +161,7 @@ class Mutator:
             self.tok.indent,
             self.tok.dedent,
         )
-        sid = self._state(prefix, len(prefix))
-        if sid is None:
+        if sid < 0:
             return None
         out: list[int] = []
         level, prev = 0, -1
@@ -206,7 +182,7 @@ class Mutator:
             if t == eos:
                 return out
             out.append(t)
-            sid = g.next_state(sid, t)
+            sid = self._advance(sid, t)
             remaining -= 1
             if t == ind:
                 level += 1
@@ -223,6 +199,16 @@ class Mutator:
             prev = t
         return out if isinstance(until, int) else None
 
+    def _room(self, spare: int, rng: random.Random) -> int:
+        """Budget for new material: all of `spare`, or (parsimony) a random smaller share of it.
+
+        Uniform choice under the masks writes until the budget runs out; a random cap makes
+        short statements and expressions (the building blocks) as likely as long ones.
+        """
+        if spare <= 1 or rng.random() >= self.cfg.parsimony:
+            return spare
+        return rng.randint(1, spare)
+
     def _spare(self, body: Sequence[int], removed: int) -> int:
         """Tokens of budget left for new material once `removed` tokens are gone (EOS kept)."""
         return self.budget - 1 - (len(body) - removed)
@@ -233,17 +219,39 @@ class Mutator:
         self, tokens: Sequence[int], rng: random.Random, pool: StatementPool | None = None
     ) -> tuple[list[int], str] | None:
         """A valid child body of `tokens` and the operator's name, or None after `tries` misses."""
-        body = self.body(tokens)
-        spans = statement_spans(body, self.tok)
+        return self.mutate_many([tokens], rng, pool)[0]
+
+    def mutate_many(
+        self,
+        parents: Sequence[Sequence[int]],
+        rng: random.Random,
+        pool: StatementPool | None = None,
+    ) -> list[tuple[list[int], str] | None]:
+        """One child per parent (or None after `tries` misses), validated in batches."""
+        bodies = [self.body(p) for p in parents]
+        states, _ = self._lockstep(bodies)
+        spans = [statement_spans(b, self.tok) for b in bodies]
+        out: list[tuple[list[int], str] | None] = [None] * len(bodies)
+        pending = list(range(len(bodies)))
         for _ in range(self.cfg.tries):
-            op = rng.choices(self._ops, self._op_w)[0]
-            child = getattr(self, f"_op_{op}")(body, spans, rng, pool)
-            if child is not None and child != body and self.valid(child):
-                return child, op
-        return None
+            props = []
+            for i in pending:
+                op = rng.choices(self._ops, self._op_w)[0]
+                child = getattr(self, f"_op_{op}")(bodies[i], spans[i], states[i], rng, pool)
+                if child is not None and child != bodies[i]:
+                    props.append((i, child, op))
+            for (i, child, op), ok in zip(
+                props, self.valid_many([c for _, c, _ in props]), strict=True
+            ):
+                if ok:
+                    out[i] = (child, op)
+            pending = [i for i in pending if out[i] is None]
+            if not pending:
+                break
+        return out
 
     def _new_statement(
-        self, body: list[int], p: int, removed: int, rng: random.Random, pool
+        self, body: list[int], states, p: int, removed: int, rng: random.Random, pool
     ) -> list[int] | None:
         if pool is not None and len(pool) and rng.random() < self.cfg.donor_share:
             got = pool.sample_statement(rng)
@@ -252,29 +260,29 @@ class Mutator:
         if spare <= 0:
             return None
         # mask with the spare budget plus the cost of finishing from here: room for the rest
-        return self._generate(body[:p], spare + 1, rng, "statement")
+        return self._generate(body[:p], states[p], self._room(spare, rng) + 1, rng, "statement")
 
-    def _op_insert(self, body, spans, rng, pool):
+    def _op_insert(self, body, spans, states, rng, pool):
         if not spans:
             return None
         p, _ = rng.choice(boundaries(spans))
-        new = self._new_statement(body, p, 0, rng, pool)
+        new = self._new_statement(body, states, p, 0, rng, pool)
         return None if not new else body[:p] + new + body[p:]
 
-    def _op_replace(self, body, spans, rng, pool):
+    def _op_replace(self, body, spans, states, rng, pool):
         if not spans:
             return None
         s = rng.choice(spans)
-        new = self._new_statement(body, s.start, s.end - s.start, rng, pool)
+        new = self._new_statement(body, states, s.start, s.end - s.start, rng, pool)
         return None if not new else body[: s.start] + new + body[s.end :]
 
-    def _op_delete(self, body, spans, rng, pool):
+    def _op_delete(self, body, spans, states, rng, pool):
         if len(spans) < 2:
             return None
         s = rng.choice(spans)
         return body[: s.start] + body[s.end :]
 
-    def _op_wrap(self, body, spans, rng, pool):
+    def _op_wrap(self, body, spans, states, rng, pool):
         if not spans:
             return None
         s = rng.choice(spans)
@@ -290,7 +298,12 @@ class Mutator:
             if spare <= 0:
                 return None
             header = self._generate(
-                body[: s.start], spare + 1, rng, "header", first=set(self._header_words)
+                body[: s.start],
+                states[s.start],
+                self._room(spare, rng) + 1,
+                rng,
+                "header",
+                first=set(self._header_words),
             )
         if not header:
             return None
@@ -304,7 +317,29 @@ class Mutator:
             + body[end:]
         )
 
-    def _op_unwrap(self, body, spans, rng, pool):
+    def _op_idiom(self, body, spans, states, rng, pool):
+        if not spans:
+            return None
+        s = rng.choice(spans)
+        siblings = [t for t in spans if t.block == s.block and t.start >= s.start]
+        end = siblings[rng.randint(1, min(3, len(siblings))) - 1].end
+        ix, names = self.tok.index, self._names
+        header = [
+            ix[w] if w not in ("V", "N") else names[rng.randrange(len(names))]
+            for w in IDIOMS[rng.randrange(len(IDIOMS))]
+            if w in ("V", "N") or w in ix
+        ]
+        t = self.tok
+        return (
+            body[: s.start]
+            + header
+            + [t.newline, t.indent]
+            + body[s.start : end]
+            + [t.dedent]
+            + body[end:]
+        )
+
+    def _op_unwrap(self, body, spans, states, rng, pool):
         blocks = [s for s in spans if s.compound]
         if not blocks:
             return None
@@ -312,7 +347,7 @@ class Mutator:
         inner = [t for t in spans if t.block == s.body_blocks[0]]
         return body[: s.start] + body[inner[0].start : inner[-1].end] + body[s.end :]
 
-    def _op_point(self, body, spans, rng, pool):
+    def _op_point(self, body, spans, states, rng, pool):
         m = self.cfg.max_point
         p = rng.randint(0, len(body))
         k = rng.randint(0, min(m, len(body) - p))
@@ -320,15 +355,15 @@ class Mutator:
         spare = self._spare(body, k)
         if spare < j:
             return None
-        new = self._generate(body[:p], spare + 1, rng, j)
+        new = self._generate(body[:p], states[p], spare + 1, rng, j)
         return None if new is None else body[:p] + new + body[p + k :]
 
-    def _op_swap(self, body, spans, rng, pool):
+    def _op_swap(self, body, spans, states, rng, pool):
         if not body:
             return None
         p = rng.randrange(len(body))
-        sid = self._state(body, p)
-        if sid is None:
+        sid = int(states[p])
+        if sid < 0:
             return None
         # tokens of the same terminal class keep the rest parsable far more often than any token
         allowed = [t for t in self.g.allowed(sid, self.budget - p) if t != body[p]]
@@ -339,9 +374,9 @@ class Mutator:
             return None
         return body[:p] + [self._choose(body[:p], pick, rng)] + body[p + 1 :]
 
-    def _op_suffix(self, body, spans, rng, pool):
+    def _op_suffix(self, body, spans, states, rng, pool):
         p = rng.randint(0, max(0, len(body) - 1))
-        new = self._generate(body[:p], self.budget - p, rng, "eos")
+        new = self._generate(body[:p], states[p], self._room(self.budget - p, rng), rng, "eos")
         return None if new is None else body[:p] + new
 
     # -- crossover --------------------------------------------------------------------------------
@@ -350,53 +385,53 @@ class Mutator:
         self, a: Sequence[int], b: Sequence[int], rng: random.Random
     ) -> tuple[list[int], str] | None:
         """A valid child mixing the statements of `a` and `b`, and its kind, or None."""
-        a, b = self.body(a), self.body(b)
-        sa, sb = statement_spans(a, self.tok), statement_spans(b, self.tok)
-        if not sa or not sb:
-            return None
+        return self.crossover_many([(a, b)], rng)[0]
+
+    def crossover_many(
+        self, pairs: Sequence[tuple[Sequence[int], Sequence[int]]], rng: random.Random
+    ) -> list[tuple[list[int], str] | None]:
+        """One child per parent pair (or None after `tries` misses), validated in batches."""
+        prepped = []
+        for a, b in pairs:
+            a, b = self.body(a), self.body(b)
+            prepped.append((a, statement_spans(a, self.tok), b, statement_spans(b, self.tok)))
+        out: list[tuple[list[int], str] | None] = [None] * len(prepped)
+        pending = [i for i, (_, sa, _, sb) in enumerate(prepped) if sa and sb]
         for _ in range(self.cfg.tries):
-            kind = rng.choice(("swap", "graft", "join"))
-            child = None
-            if kind == "swap":
-                x, y = rng.choice(sa), rng.choice(sb)
-                child = a[: x.start] + b[y.start : y.end] + a[x.end :]
-            elif kind == "graft":
-                p, _ = rng.choice(boundaries(sa))
-                y = rng.choice(sb)
-                child = a[:p] + b[y.start : y.end] + a[p:]
-            else:
-                child = _join(a, sa, b, sb, rng)
-            if child and child != a and child != b and self.valid(child):
-                return child, f"cross-{kind}"
-        return None
+            props = []
+            for i in pending:
+                a, sa, b, sb = prepped[i]
+                got = crossover.propose(a, sa, b, sb, rng)
+                if got is not None and got[0] != a and got[0] != b:
+                    props.append((i, *got))
+            for (i, child, kind), ok in zip(
+                props, self.valid_many([c for _, c, _ in props]), strict=True
+            ):
+                if ok:
+                    out[i] = (child, kind)
+            pending = [i for i in pending if out[i] is None]
+            if not pending:
+                break
+        return out
 
 
 _KINDS = {
-    **dict.fromkeys(VARIABLES, "name"), **dict.fromkeys(FUNCTIONS, "func"),
+    **dict.fromkeys(VARIABLES, "atom"), **dict.fromkeys(FUNCTIONS, "func"),
     **dict.fromkeys(BUILTINS, "builtin"), **dict.fromkeys(("+=", "-=", "*=", "/="), "augop"),
     **dict.fromkeys(("+", "-", "*", "/", "//", "%", "**"), "binop"),
     **dict.fromkeys(("==", "!=", "<", ">", "<=", ">=", "in"), "compare"),
-    **dict.fromkeys(("True", "False"), "bool"), **dict.fromkeys(("and", "or"), "boolop"),
+    **dict.fromkeys(("True", "False"), "atom"), **dict.fromkeys(("and", "or"), "boolop"),
 }  # fmt: skip
 
 
 def _token_kind(token: str) -> str:
-    """A coarse class for swaps: names with names, numbers with numbers, operators with theirs."""
+    """A coarse class for swaps: atoms (names, numbers, strings) with atoms, operators with theirs."""
     if token in _KINDS:
         return _KINDS[token]
-    if token[:1] in ("'", '"'):
-        return "string"
-    if token[:1].isdigit() or (token[:1] == "-" and token[1:2].isdigit()):
-        return "number"
+    if (
+        token[:1] in ("'", '"')
+        or token[:1].isdigit()
+        or (token[:1] == "-" and token[1:2].isdigit())
+    ):
+        return "atom"
     return token
-
-
-def _join(a: list[int], sa: list[Span], b: list[int], sb: list[Span], rng) -> list[int] | None:
-    """Head of `a` up to a statement boundary + tail of `b` from a boundary of the same depth."""
-    cuts_a = [(s.start, s.depth) for s in sa] + [(len(a), 0)]
-    cuts_b = [(s.start, s.depth) for s in sb] + [(len(b), 0)]
-    pa, depth = rng.choice(cuts_a)
-    same = [p for p, d in cuts_b if d == depth]
-    if not same:
-        return None
-    return a[:pa] + b[rng.choice(same) :]

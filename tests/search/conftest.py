@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from engine.search.inputs import InputGrammar
+from engine.grammar import Grammar
+from engine.search.inputs import make_grammar
 from engine.tokenizer import Tokenizer
 
 
 @pytest.fixture(scope="module")
-def tok() -> Tokenizer:
-    return Tokenizer()
+def tok_grammar() -> tuple[Tokenizer, Grammar]:
+    return make_grammar(["n"])
 
 
 @pytest.fixture(scope="module")
-def grammar(tok: Tokenizer) -> InputGrammar:
-    return InputGrammar(tok, ["n"], max_depth=2, max_names=4)
+def tok(tok_grammar) -> Tokenizer:
+    return tok_grammar[0]
+
+
+@pytest.fixture(scope="module")
+def grammar(tok_grammar) -> Grammar:
+    return tok_grammar[1]
