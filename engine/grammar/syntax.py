@@ -1,27 +1,12 @@
-"""Syntax masks: at every step, the tokens that keep the program syntactically completable in budget.
+"""The LL(1) grammar of the Python subset the policy writes, and memoised operations on parse stacks.
 
-The policy writes programs in a Python subset described by an LL(1) grammar (statements: assignment,
-augmented assignment, print, calls of own functions, return, break; blocks: if/elif/else, for, while,
-def; expressions with the usual precedence, ternaries, lists, comprehensions, subscripts and a few
-builtins). A parser state is the grammar stack plus a little scope information:
-
-- names are readable only after they were bound (`x = ...`, `for x in`, parameters), and a function's
-  parameters are forgotten when its body ends; a task's input names are bound from the first token
-  (they are globals set before the program runs) and may be reassigned;
-- augmented assignment (`x += 1`) only to bound names; `return` only inside functions; `break` only
-  inside loops; blocks nest at most `max_depth` deep; a program ends only after it printed something.
-
-States are interned to integers. For each state we keep one row of "cost" per token: 1 + the fewest
-tokens needed to finish the program after taking that token (a large number when the token is not
-allowed). At a step with `remaining` tokens left, the mask is `cost <= remaining`; so sampling never
-writes itself into a corner and every finished sample parses. Rows are stored once and reused by
-every sample and batch that reaches the same state, so a batch step is one fancy-index plus a dict
-lookup per sample. The same stored masks are re-applied when the trainer computes log-probabilities.
+Terminal classes (NUMBER, TARGET, VARLOAD, ...) map to token ids of a task's vocabulary; rules are
+expanded per block context (inside a function, inside a loop, nesting depth). `Syntax` computes
+FIRST sets, nullability and minimal completion lengths, and for a parse stack the cost row that
+`engine.grammar.table.Grammar` turns into masks.
 """
 
 from __future__ import annotations
-
-from typing import NamedTuple
 
 import numpy as np
 
@@ -46,17 +31,8 @@ def _is_number(text: str) -> bool:
     return True
 
 
-class _StateKey(NamedTuple):
-    stack: tuple[int, ...]
-    defined: int  # bitmask over token ids of bound names
-    pending: int  # names bound by the current statement, visible after its ':' or NEWLINE
-    last_target: int  # token id of the latest assignment target, -1 if none
-    saved: int  # `defined` before the current def (restored when its body ends), -1 outside
-    printed: bool
-
-
-class Grammar:
-    """Incremental, table-driven syntax masks over a tokenizer's vocabulary."""
+class Syntax:
+    """LL(1) rules over a tokenizer's vocabulary and memoised stack operations."""
 
     def __init__(
         self, tok: Tokenizer, max_depth: int = 2, max_names: int = 4, max_functions: int = 1
@@ -106,8 +82,10 @@ class Grammar:
             classes[repr(lit)] = ids([lit])
         self._build_rules(classes)
         self._compile(classes)
-        self._generative: list[int] | None = None
-        self._init_tables()
+        self._valid_cache: dict[tuple[int, ...], tuple[int, ...]] = {}
+        self._minlen_cache: dict[tuple[int, ...], int] = {}
+        self._stack_rows: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, frozenset[str]]] = {}
+        self._advance_cache: dict[tuple[tuple[int, ...], int], tuple[int, ...]] = {}
 
     # -- grammar ----------------------------------------------------------------------------------
 
@@ -254,38 +232,6 @@ class Grammar:
 
     # -- stack operations (memoised) --------------------------------------------------------------
 
-    def _init_tables(self) -> None:
-        self._valid_cache: dict[tuple[int, ...], tuple[int, ...]] = {}
-        self._minlen_cache: dict[tuple[int, ...], int] = {}
-        self._stack_rows: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, frozenset[str]]] = {}
-        self._bound_ids = sorted(self.var_ids | self.func_ids)
-        self._augop_ids = (
-            self.term_ids[self.sym["AUGOP"]]
-            if "AUGOP" in self.sym
-            else np.array([], dtype=np.int64)
-        )
-        self._print_id = self.tok.index["print"]
-        self._advance_cache: dict[tuple[tuple[int, ...], int], tuple[int, ...]] = {}
-        self._keys: list[_StateKey] = []
-        self._key_index: dict[_StateKey, int] = {}
-        self._trans = np.full((1024, self.vocab_size), -1, dtype=np.int32)  # known transitions
-        self._rows = np.full((1024, self.vocab_size), BLOCKED, dtype=np.int16)
-        self._tokclass: list[np.ndarray] = []
-        # the program symbol expands to block EOS; keep EOS terminal at the bottom
-        start = (self.sym["program"],)
-        bound = 0  # input names are bound before the first token
-        for tok_id in self.input_ids:
-            bound |= 1 << tok_id
-        self.start = self._intern(_StateKey(start, bound, 0, -1, -1, False))
-        # DONE: after EOS only padding, at no cost
-        self.done = len(self._keys)
-        self._keys.append(_StateKey((), 0, 0, -1, -1, True))
-        self._tokclass.append(np.full(self.vocab_size, -1, dtype=np.int32))
-        self._ensure_rows(self.done + 1)
-        self._rows[self.done, :] = BLOCKED
-        self._rows[self.done, self.tok.pad] = 0
-        self._trans[self.done, :] = self.done
-
     def _valid(self, stack: tuple[int, ...]) -> tuple[int, ...]:
         got = self._valid_cache.get(stack)
         if got is None:
@@ -332,36 +278,6 @@ class Grammar:
 
     # -- states -----------------------------------------------------------------------------------
 
-    def _ensure_rows(self, n: int) -> None:
-        if n > self._rows.shape[0]:
-            size = max(n, 2 * self._rows.shape[0])
-            grown = np.full((size, self.vocab_size), BLOCKED, dtype=np.int16)
-            grown[: self._rows.shape[0]] = self._rows
-            self._rows = grown
-            trans = np.full((size, self.vocab_size), -1, dtype=np.int32)
-            trans[: self._trans.shape[0]] = self._trans
-            self._trans = trans
-
-    def step(self, sids: np.ndarray, toks: np.ndarray) -> np.ndarray:
-        """Next states of a batch (vectorised over known transitions)."""
-        nxt = self._trans[sids, toks]
-        for b in np.nonzero(nxt < 0)[0].tolist():
-            nxt[b] = self.next_state(int(sids[b]), int(toks[b]))
-        return nxt.astype(np.int64)
-
-    def _intern(self, key: _StateKey) -> int:
-        sid = self._key_index.get(key)
-        if sid is not None:
-            return sid
-        sid = len(self._keys)
-        self._keys.append(key)
-        self._key_index[key] = sid
-        self._ensure_rows(sid + 1)
-        row, tokclass = self._make_row(key)
-        self._rows[sid] = row
-        self._tokclass.append(tokclass)
-        return sid
-
     def _split(self, stack: tuple[int, ...]) -> int:
         """Index of the topmost non-nullable symbol: parsing the next token never looks below it."""
         for i in range(len(stack) - 1, -1, -1):
@@ -398,102 +314,3 @@ class Grammar:
     def _advance_full(self, stack: tuple[int, ...], term: int) -> tuple[int, ...]:
         i = self._split(stack)
         return stack[:i] + self._advance(stack[i:], term)
-
-    def _make_row(self, key: _StateKey) -> tuple[np.ndarray, np.ndarray]:
-        row, cls, names = self._stack_row(key.stack)
-        row = row.copy()
-        if "VARLOAD" in names or "FUNCLOAD" in names:
-            for tok_id in self._bound_ids:
-                if not (key.defined >> tok_id) & 1:
-                    term = cls[tok_id]
-                    if term >= 0 and self.names[term] in ("VARLOAD", "FUNCLOAD"):
-                        row[tok_id] = BLOCKED
-        if "AUGOP" in names and not (key.last_target >= 0 and (key.defined >> key.last_target) & 1):
-            row[self._augop_ids] = BLOCKED
-        if not key.printed:
-            row[self.tok.eos] = BLOCKED
-            allowed = row < BLOCKED
-            row[allowed] += PRINT_COST
-            if allowed[self._print_id]:
-                row[self._print_id] -= PRINT_COST
-        return np.minimum(row, BLOCKED).astype(np.int16), cls
-
-    def next_state(self, sid: int, tok_id: int) -> int:
-        """The state after writing `tok_id` in state `sid` (which must allow it)."""
-        got = int(self._trans[sid, tok_id])
-        if got >= 0:
-            return got
-        if sid == self.done:
-            return self.done
-        key = self._keys[sid]
-        term = int(self._tokclass[sid][tok_id])
-        if term < 0 or self._rows[sid, tok_id] >= BLOCKED:
-            raise ValueError(f"token {self.tok.tokens[tok_id]!r} not allowed here")
-        name = self.names[term]
-        if name == "EOS":
-            nxt = self.done
-        else:
-            stack = self._advance_full(key.stack, term)
-            defined, pending, last, saved, printed = (
-                key.defined,
-                key.pending,
-                key.last_target,
-                key.saved,
-                key.printed,
-            )
-            bit = 1 << tok_id
-            if name == "TARGET":
-                pending |= bit
-                last = tok_id
-            elif name == "PARAM":
-                pending |= bit
-            elif name == "FUNCNAME":  # callable after its body, not inside it (no recursion)
-                saved = defined | bit
-            elif name == "'print'":
-                printed = True
-            elif name in ("':'", "NEWLINE"):
-                defined |= pending
-                pending, last = 0, -1
-            elif name == "DEDENT" and saved >= 0 and self._depth(stack) == 0:
-                defined, saved = saved, -1
-            nxt = self._intern(_StateKey(stack, defined, pending, last, saved, printed))
-        self._trans[sid, tok_id] = nxt
-        return nxt
-
-    def mask(self, sids: np.ndarray, remaining: np.ndarray) -> np.ndarray:
-        """(B, V) bool: tokens allowed in each state with `remaining` tokens of budget (EOS included)."""
-        return self._rows[sids] <= remaining[:, None]
-
-    def allowed(self, sid: int, remaining: int) -> list[int]:
-        return np.nonzero(self._rows[sid] <= remaining)[0].tolist()
-
-    def maybe_reset(self, limit: int = 300_000) -> bool:
-        """Forget interned states when there are too many (between batches only: ids change)."""
-        if len(self._keys) <= limit:
-            return False
-        self._init_tables()
-        return True
-
-    @property
-    def n_states(self) -> int:
-        return len(self._keys)
-
-    def generative_ids(self) -> list[int]:
-        """Token ids the grammar can ever produce (for token analytics); fixed per grammar."""
-        if self._generative is None:
-            out: set[int] = {self.tok.eos}
-            for term in range(self.n_term):
-                out.update(self.term_ids[term].tolist())
-            self._generative = sorted(out)
-        return self._generative
-
-    def trace(self, ids: list[int], budget: int) -> tuple[list[int], bool]:
-        """Replay `ids` (ending with EOS or not); return the state ids visited and whether all were allowed."""
-        sid, states, remaining = self.start, [], budget
-        for tid in ids:
-            states.append(sid)
-            if self._rows[sid, tid] > remaining:
-                return states, False
-            sid = self.next_state(sid, tid)
-            remaining -= 1
-        return states, True
