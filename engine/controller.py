@@ -145,6 +145,7 @@ class Engine:
             attempts=tr.attempts, unique_programs=tr.unique_programs, seconds=seconds,
             attempts_per_second=tr.attempts / seconds if seconds > 0 else 0.0,
             best_score=tr.best_score, best_code=tr.best_code, solution=tr.solution,
+            solution_raw=tr.solution_raw,
             hints_provided=hm.provided if hm else 0, total_attempts=tr.total_attempts,
             successes=tr.successes, duplicates=tr.duplicates,
             hints_requested=hm.requested if hm else 0, errors_by_type=dict(tr.errors_by_type),
