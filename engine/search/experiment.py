@@ -127,7 +127,9 @@ class Evaluator:
         ]
 
 
-def run_one(config: str, seed: int, budget: int, sandbox: Sandbox) -> dict:
+def run_one(
+    config: str, seed: int, budget: int, sandbox: Sandbox, start: str | None = None
+) -> dict:
     """One search run; returns what happened (first successes, best, archive facts)."""
     tok, grammar = make_grammar(["n"])
     rng = random.Random(seed)
@@ -171,6 +173,9 @@ def run_one(config: str, seed: int, budget: int, sandbox: Sandbox) -> dict:
                         _, old = heapq.heapreplace(queue, (ind.score, ind.tokens))
                         queued.discard(old)
 
+    if start:  # seed the queue with a given program (e.g. a near miss)
+        seq = tuple(tok.encode(start)) + (tok.eos,)
+        note([Individual(seq, tok.decode(seq), ev([list(seq)])[0], "start")])
     while ev.evaluated < budget and facts["first_loop"] is None:
         b = sample_batch(None, grammar, 128, BUDGET, gen)
         seqs = [tuple(b.tokens[i, : b.lengths[i]].tolist()) for i in range(128)]
@@ -209,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--budget", type=int, default=30000, help="distinct programs evaluated per run")
     p.add_argument("--json", default="", help="write the results here too")
+    p.add_argument("--start", default="", help="a program to seed the queue with (Python)")
     a = p.parse_args(argv)
     configs = a.configs.split(",")
     bad = [c for c in configs if c not in CONFIGS]
@@ -219,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     with Sandbox() as sb:
         for config in configs:
             for seed in (int(s) for s in a.seeds.split(",")):
-                facts = run_one(config, seed, a.budget, sb)
+                facts = run_one(config, seed, a.budget, sb, a.start or None)
                 print(json.dumps(facts), flush=True)
                 out.append(facts)
     if a.json:

@@ -101,7 +101,13 @@ class GPStep:
             if not pop and not len(self.archive):
                 break
             children = self._breed(pop, rng)
-            fresh = [c for c in children if c.tokens not in self._cache]
+            # take remembered results first: remembering the fresh ones may evict them (LRU)
+            for c in children:
+                known = self._cache.get(c.tokens)
+                if known is not None:
+                    c.eval = known
+                    self._cache.move_to_end(c.tokens)
+            fresh = [c for c in children if c.eval is None]
             if fresh:
                 evals = evaluate([list(c.tokens) for c in fresh])
                 if len(evals) != len(fresh):
@@ -111,14 +117,17 @@ class GPStep:
                     c.eval = e
                     self._remember(c.tokens, e)
             for c in children:
-                if c.eval is None:
-                    c.eval = self._cache[c.tokens]
                 if c.tokens not in start:
                     born[c.tokens] = c
             self._absorb(children)
             pop = self._survivors(pop + children, rng)
         best = sorted(born.values(), key=lambda i: (-i.score, len(i.tokens)))
         return best[: cfg.return_best]
+
+    def forget(self) -> None:
+        """Drop remembered evaluations and the archive (after the reward changed, or a restart)."""
+        self._cache.clear()
+        self.archive = EliteArchive(self.cfg.per_niche, self.cfg.max_niches)
 
     # -- internals --------------------------------------------------------------------------------
 

@@ -125,3 +125,24 @@ def test_idiom_wraps_statements_in_a_range_loop(tok, grammar):
     assert "for i in range(n):\n    n += 1\nprint(n)\n" in kids
     assert all("for " in k for k in kids)
     assert MutationConfig().weights["idiom"] == 0.0  # a switch, off by default
+
+
+def test_batched_replay_agrees_with_grammar_trace(tok, grammar):
+    rng = random.Random(6)
+    m = Mutator(grammar, BUDGET)
+    bodies = [m.random_program(rng) for _ in range(40)]
+    vocab = grammar.generative_ids()
+    for b in list(bodies):  # damaged copies: a random token replaced, dropped, or appended
+        c = list(b)
+        k = rng.randrange(len(c))
+        choice = rng.randrange(3)
+        if choice == 0:
+            c[k] = rng.choice(vocab)
+        elif choice == 1:
+            del c[k]
+        else:
+            c += [rng.choice(vocab)] * rng.randint(1, 8)
+        bodies.append(c)
+    want = [grammar.trace([*b, tok.eos], BUDGET)[1] and len(b) + 1 <= BUDGET for b in bodies]
+    assert m.valid_many(bodies) == want
+    assert 10 < sum(want) < len(bodies)  # both kinds present

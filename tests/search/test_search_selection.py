@@ -134,3 +134,18 @@ def test_gp_generations_accumulate_progress(tok, grammar):
         total += gp.run(pop, evaluate, rng)[0].score
     # measured: 3.0 with survivor selection, 2.25 with the population frozen at the seeds
     assert total >= 2.75
+
+
+def test_gp_survives_a_cache_smaller_than_a_generation(tok, grammar):
+    """Regression: remembered children evicted by the fresh ones' results (KeyError at 100k)."""
+    rng = random.Random(7)
+    m = Mutator(grammar, BUDGET)
+    evaluate, calls = _target_eval(tok, ["for", "while", "*"])
+    seeds = [m.finish(m.random_program(rng, 9)) for _ in range(16)]
+    pop = [Individual(s, tok.decode(s), e) for s, e in zip(seeds, evaluate(seeds), strict=True)]
+    gp = GPStep(grammar, tok, GPConfig(generations=3, children=32, cache_size=8), BUDGET)
+    for _ in range(6):
+        out = gp.run(pop, evaluate, rng)
+        assert all(i.eval is not None for i in out)
+        pop = pop[:8] + out
+    assert len(gp._cache) <= 8
