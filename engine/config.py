@@ -127,7 +127,9 @@ class TrainConfig:
     cache: bool = True  # do not execute a program text twice
     # programs the cache remembers (least recently used dropped first; ~0.3 KB each)
     cache_size: int = bounded(200_000, ge=1, le=100_000_000)
-    pipeline: bool = True  # learn from the last batch while the sandbox runs this one
+    # learn from the last batch while the sandbox runs this one (one batch off-policy). Off: the
+    # scoring work is GIL-bound Python, so the thread overlapped nothing (docs/benchmarks.md)
+    pipeline: bool = False
     length_penalty: float = bounded(0.002, ge=0, le=1)  # reward cost per token
     # sampling temperature (logits are divided by it)
     temperature: float = bounded(1.0, gt=0, le=100)
@@ -142,6 +144,9 @@ class GrammarConfig:
     max_depth: int = bounded(2, ge=0, le=8)  # nesting of blocks
     # variable names the grammar offers (engine/tokenizer.VARIABLES)
     max_names: int = bounded(4, ge=1, le=8)
+    # interned parser states kept before the table is rebuilt (~1 KB each with its caches: the
+    # bound on the grammar's memory; a rebuild costs a few slower batches)
+    max_states: int = bounded(100_000, ge=1_000, le=10_000_000)
 
 
 @dataclass

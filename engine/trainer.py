@@ -152,16 +152,16 @@ class Trainer:
     ) -> BatchStats:
         """One batch: sample, execute and score, learn.
 
-        With `train.pipeline` the sandbox runs this batch (in another process, waited on by a
-        thread) while the learner updates on the previous batch, so both cores work at once; the
-        update then lags sampling by one batch. `size` cuts this batch (exact attempt budgets).
+        With `train.pipeline` (off by default: measured no faster, the scoring is GIL-bound) the
+        batch is scored in a thread while the learner updates on the previous batch, which makes
+        updates one batch off-policy. `size` cuts this batch (exact attempt budgets).
         """
         t0 = time.perf_counter()
         tc = self.config.train
         B = tc.batch_size if size is None else max(1, min(size, tc.batch_size))
 
         # 1. sample under the syntax masks
-        self.grammar.maybe_reset()
+        self.grammar.maybe_reset(self.config.grammar.max_states)
         batch = sample_batch(
             self.policy if self.learning else None, self.grammar, B, self.max_len, self.generator,
             temperature=tc.temperature, prefix=hint, prefix_rows=hint_rows if hint else 0,

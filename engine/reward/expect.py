@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from engine.reward.cases import (
     RequiredValue,
@@ -37,11 +38,12 @@ class Expectations:
     values: list[RequiredValue]
     inert_allowed: frozenset[int] = field(default_factory=frozenset)  # value indices
 
-    @property
+    @cached_property
     def visible(self) -> list[int]:
+        """Indices of the visible cases (computed once: the cases never change)."""
         return [i for i, c in enumerate(self.cases) if not c.hidden]
 
-    @property
+    @cached_property
     def bindings(self) -> list[dict]:
         return [c.bindings for c in self.cases]
 

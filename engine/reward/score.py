@@ -39,6 +39,7 @@ from engine.reward.execute import ExecLike, RunCases, cases_runner
 from engine.reward.expect import Expectations, build_expectations
 from engine.reward.facts import Facts, _literal_text
 from engine.reward.liveness import Liveness, static_verdict
+from engine.reward.memo import LRU
 from engine.reward.verdict import Analysis, Work, dynamic_met, plan_variants, static_met
 from engine.tasks import Task, normalise_output
 
@@ -129,6 +130,9 @@ class TaskScorer:
         self.timing: dict[str, float] = dict.fromkeys(
             ("execute", "analyse", "prepare", "programs", "variants"), 0.0
         )
+        self._dispatch_cache: tuple[dict, dict, dict] | None = None
+        self._value_keys: set[tuple[type, Any]] | None = None
+        self._similarity: LRU[tuple[str, str], float] = LRU(20_000)  # outputs repeat a lot
         self._expected0 = normalise_output(task.expected_output, task)
         self._expected_number = as_number(self._expected0)
         self._allowed_literals: set[str] = set()
@@ -203,7 +207,7 @@ class TaskScorer:
         values = self.expect.values if self.expect else []
         work: Work | None = None
         try:
-            occurrences = rewrite(tree, values)
+            occurrences = rewrite(tree, values) if self._holds_value(facts) else []
             exec_src = None if ast.JoinedStr in facts.kinds else rewritten_source(code, occurrences)
             if exec_src is None:
                 exec_src = ast.unparse(tree)
@@ -212,7 +216,37 @@ class TaskScorer:
             exec_src = code
         return Analysis(True, "", exec_src, tuple(static), hardcoded), work
 
+    def _holds_value(self, facts: Facts) -> bool:
+        """Whether some literal of the program is a required value (else nothing to rewrite)."""
+        if self._value_keys is None:
+            values = self.expect.values if self.expect else []
+            self._value_keys = {(type(v.value), v.value) for v in values}
+        keys = self._value_keys
+        if not keys:
+            return False
+        for lit in facts.literals:
+            if type(lit) is ast.Constant:
+                v = lit.value  # type: ignore[attr-defined]
+            elif type(lit) is ast.UnaryOp and type(lit.operand) is ast.Constant:  # type: ignore[attr-defined]
+                v = lit.operand.value  # type: ignore[attr-defined]
+                if type(v) in (int, float):
+                    v = -v
+            else:
+                continue
+            try:
+                if (type(v), v) in keys:
+                    return True
+            except TypeError:
+                return True  # unhashable: let the rewrite decide
+        return False
+
     def _dispatch(self) -> tuple[dict, dict, dict]:
+        """Constraint indices by node type / number / string (computed once)."""
+        if self._dispatch_cache is None:
+            self._dispatch_cache = self._make_dispatch()
+        return self._dispatch_cache
+
+    def _make_dispatch(self) -> tuple[dict, dict, dict]:
         dispatch: dict[type, list[int]] = {}
         numbers: dict[Any, list[int]] = {}
         strings: dict[str, list[int]] = {}
@@ -237,6 +271,7 @@ class TaskScorer:
         if self.expect is None:
             self.expect = build_expectations(self.task, cases_runner(runner))
             self._analyses.clear()  # executable texts depend on the required values
+            self._value_keys = None
         return self.expect
 
     def score_many(
@@ -328,8 +363,7 @@ class TaskScorer:
             judged = [j for j in vis if prof[j] is not None]
             n = max(1, len(judged))
             right = sum(outs[j] == prof[j] for j in judged) / n
-            sim = sum(output_similarity(outs[j] or "", prof[j]) if outs[j] is not None else 0.0
-                      for j in judged) / n  # fmt: skip
+            sim = sum(self._similar(outs[j], prof[j]) for j in judged) / n
             passed_all = all(outs[j] == e for j, e in enumerate(prof) if e is not None)
             key = (int(passed_all), right, sim)
             if key > best_key:
@@ -373,6 +407,16 @@ class TaskScorer:
         status, error = (bad.status, bad.error or "") if bad is not None else ("ok", "")
         return ScoreResult(task.name, round(score, 6), success, comps, reasons,
                            rs[0].stdout or "", status, cases, error)  # fmt: skip
+
+    def _similar(self, got: str | None, expected: str | None) -> float:
+        if got is None or expected is None:
+            return 0.0
+        key = (got, expected)
+        value = self._similarity.get(key)
+        if value is None:
+            value = output_similarity(got, expected)
+            self._similarity.put(key, value)
+        return value
 
     def _reasons(self, a: Analysis, rs: list[ExecLike], cases: list[CaseResult]) -> list[str]:
         reasons: list[str] = []
