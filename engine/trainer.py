@@ -593,6 +593,11 @@ class Trainer:
         self.health.reset(self.policy, self.optimizer)  # loaded weights are the new baseline
 
     @property
+    def training_done(self) -> bool:
+        """Solved, and [search] keep_training_after_solve is off: the engine stops training."""
+        return self.solution is not None and not self.config.search.keep_training_after_solve
+
+    @property
     def total_attempts(self) -> int:
         return self.prior_attempts + self.attempts
 

@@ -119,3 +119,52 @@ def test_solution_is_minimised_and_still_succeeds(sandbox, sum_task, minimise):
     assert tr.best_code == sol
     # kept with the task's state
     assert tr.state_dict()["counters"]["solution_raw"] == DEAD
+
+
+@pytest.fixture
+def forced_first_step(monkeypatch):
+    """Make the first batch of every trainer write DEAD in its first row (a forced prefix)."""
+    original = Trainer.step
+
+    def step(self, hint=None, hint_rows=0, entropy_boost=0.0, size=None):
+        if self.batches == 0:
+            hint, hint_rows = self.tok.encode(DEAD) + [self.tok.eos], 1
+        return original(self, hint, hint_rows, entropy_boost, size)
+
+    monkeypatch.setattr(Trainer, "step", step)
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_training_stops_at_a_solve_unless_kept_going(sum_task, forced_first_step, keep):
+    import threading
+    import time
+
+    from engine.control import Control
+    from engine.controller import Engine
+
+    cfg = _config(keep_training_after_solve=keep)
+    # a budgeted run ends at the solve (nothing left to do) unless it keeps training
+    summary = Engine(cfg, sum_task, fresh=True, hints=False).run(Control(), max_attempts=96)
+    assert summary.solved and summary.solution_raw == DEAD
+    assert summary.to_json()["solution_raw"] == DEAD and summary.to_json()["solution"] != DEAD
+    assert summary.attempts == (96 if keep else 32)
+    # an open-ended run (the TUI's) holds in a "solved" state instead of training on
+    engine = Engine(cfg, sum_task, fresh=True, hints=False)
+    control = Control()
+    t = threading.Thread(target=engine.run, args=(control,))
+    t.start()
+    try:
+        deadline = time.monotonic() + 60
+        while engine.trainer is None or engine.trainer.solution is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(1.0)
+        a0 = engine.trainer.attempts
+        time.sleep(1.0)
+        if keep:
+            assert engine.trainer.attempts > a0 and engine.snapshot.status != "paused"
+        else:
+            assert engine.trainer.attempts == a0 == 32 and engine.snapshot.status == "solved"
+    finally:
+        control.stop("stopped")
+        t.join(60)
