@@ -100,6 +100,9 @@ def _render_one(s: RunSummary, short: bool) -> str:
     if best:
         lines.append("Best program:")
         lines.extend("    " + ln for ln in best.splitlines())
+        if s.solution and s.solution_raw and s.solution_raw != s.solution:
+            lines.append("As found (before minimising):")
+            lines.extend("    " + ln for ln in s.solution_raw.splitlines())
     if s.errors_by_type:
         errs = sorted(s.errors_by_type.items(), key=lambda kv: -kv[1])
         lines.append("Errors by type  " + ", ".join(f"{k} {v:,}" for k, v in errs[:6]))
