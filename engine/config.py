@@ -204,6 +204,29 @@ class ExploreConfig:
 
 
 @dataclass
+class SearchConfig:
+    """Search beside the policy (engine/search): neural-guided GP and minimal solutions."""
+
+    # each GP step seeds a population with the batch and the priority queue, breeds children by
+    # grammar-valid mutation/crossover, scores them through the trainer's reward, and trains on
+    # the best of them (engine/search/integration.py)
+    gp: bool = False
+    every: int = bounded(1, ge=1, le=1_000_000)  # a GP step every k batches
+    generations: int = bounded(2, ge=1, le=100)  # generations bred per GP step
+    children: int = bounded(64, ge=1, le=4096)  # new programs proposed per generation
+    # best children handed to the priority queue and the training batch per GP step
+    return_best: int = bounded(16, ge=1, le=4096)
+    selection: str = one_of("lexicase", ("lexicase", "tournament"))  # parent selection
+    archive: bool = True  # MAP-Elites archive of elites per behaviour niche, kept across steps
+    crossover_rate: float = bounded(0.2, ge=0, le=1)  # share of children made by crossover
+    policy_proposals: bool = False  # the policy writes mutations' new tokens (else uniform)
+    train_children: bool = True  # children join the policy-gradient batch (else the queue only)
+    minimise: bool = True  # shrink a found solution by delta debugging before showing/storing it
+    # keep training a solved task (to shorten its solution) instead of stopping at the solve
+    keep_training_after_solve: bool = False
+
+
+@dataclass
 class StoreConfig:
     """Persistence."""
 
@@ -229,6 +252,7 @@ class Config:
     sandbox: SandboxConfig = field(default_factory=SandboxConfig)
     hints: HintConfig = field(default_factory=HintConfig)
     explore: ExploreConfig = field(default_factory=ExploreConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     ui: UIConfig = field(default_factory=UIConfig)
 

@@ -64,6 +64,7 @@ class Engine:
         self.hints: HintManager | None = None
         self._sandbox: Sandbox | None = None
         self._paused = False
+        self._held_solved = False  # paused because the task was solved ([search] setting)
         self._events: deque[str] = deque(maxlen=50)
         self._reset_histories()
         self._run_id: int | None = None
@@ -145,6 +146,7 @@ class Engine:
             attempts=tr.attempts, unique_programs=tr.unique_programs, seconds=seconds,
             attempts_per_second=tr.attempts / seconds if seconds > 0 else 0.0,
             best_score=tr.best_score, best_code=tr.best_code, solution=tr.solution,
+            solution_raw=tr.solution_raw,
             hints_provided=hm.provided if hm else 0, total_attempts=tr.total_attempts,
             successes=tr.successes, duplicates=tr.duplicates,
             hints_requested=hm.requested if hm else 0, errors_by_type=dict(tr.errors_by_type),
@@ -185,10 +187,19 @@ class Engine:
                            action=ev.action)  # fmt: skip
             self._after_batch(stats)
             if stats.solved_now:
-                self._emit("solved", f"solved after {tr.attempts_to_solve:,} attempts",
-                           code=tr.solution, attempts=tr.attempts_to_solve)  # fmt: skip
+                # training stops at a solve unless [search] keep_training_after_solve (the TUI
+                # shows the solved state; resume or a task switch goes on)
+                held = not self.stop_on_solve and tr.training_done
+                self._emit("solved", f"solved after {tr.attempts_to_solve:,} attempts"
+                           + ("; training stopped" if held else ""),
+                           code=tr.solution, attempts=tr.attempts_to_solve,
+                           solution_raw=tr.solution_raw, training_stopped=held)  # fmt: skip
                 if self.stop_on_solve:
                     return "solved"
+                if held and (max_attempts is not None or max_seconds is not None):
+                    return "solved"  # a budgeted run has nothing left to do
+                if held:
+                    self._paused = self._held_solved = True
             if max_attempts is not None and tr.attempts >= max_attempts:
                 return "solved" if tr.solution else "budget"
             if max_seconds is not None and self._elapsed() >= max_seconds:
@@ -217,9 +228,9 @@ class Engine:
         if kind == "pause":
             self._paused = True
         elif kind == "resume":
-            self._paused = False
+            self._paused = self._held_solved = False
         elif kind == "toggle_pause":
-            self._paused = not self._paused
+            self._paused, self._held_solved = not self._paused, False
         elif kind == "hint" and self.trainer and self.hints:
             text = self.hints.force(self.trainer)
             self.hints.given.clear()
@@ -246,6 +257,8 @@ class Engine:
             self.finished.append(done)
             self.outcome, self._t_end, self.state_path = "running", None, ""
             self._start_task(task)
+            if self._held_solved:  # the hold was for the solved task, not the new one
+                self._paused = self._held_solved = False
             self._emit("task_switched", f"switched to {task.name}", task=task.name)
         self._publish()
 
@@ -381,6 +394,7 @@ class Engine:
         tr = self.trainer
         if status is None:
             status = "paused" if self._paused else ("solved" if tr and tr.solution else "running")
+            status = "solved" if self._paused and self._held_solved else status
         if tr is None:
             self.snapshot = Snapshot(task_name=self.task.name, status=status, seed=self.seed)
             return

@@ -22,7 +22,8 @@ class RunSummary:
     attempts_per_second: float = 0.0
     best_score: float = 0.0
     best_code: str = ""
-    solution: str | None = None
+    solution: str | None = None  # minimal when [search] minimise is on
+    solution_raw: str | None = None  # the solution as found, before minimising
     hints_provided: int = 0
     total_attempts: int = 0
     # extra detail for the human-readable summary (not part of the JSON contract)
@@ -39,7 +40,7 @@ class RunSummary:
     JSON_FIELDS = (
         "task", "seed", "algo", "solved", "attempts_to_solve", "attempts", "unique_programs",
         "seconds", "attempts_per_second", "best_score", "best_code", "solution",
-        "hints_provided", "total_attempts",
+        "solution_raw", "hints_provided", "total_attempts",
     )  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
@@ -101,6 +102,9 @@ def _render_one(s: RunSummary, short: bool) -> str:
     if best:
         lines.append("Best program:")
         lines.extend("    " + ln for ln in best.splitlines())
+        if s.solution and s.solution_raw and s.solution_raw != s.solution:
+            lines.append("As found (before minimising):")
+            lines.extend("    " + ln for ln in s.solution_raw.splitlines())
     if s.errors_by_type:
         errs = sorted(s.errors_by_type.items(), key=lambda kv: -kv[1])
         lines.append("Errors by type  " + ", ".join(f"{k} {v:,}" for k, v in errs[:6]))

@@ -30,12 +30,13 @@ from engine.health import (
 from engine.policy import Batch, Policy, sample_batch, sequence_logprobs
 from engine.reward import ScoreWeights, TaskScorer, with_repetition
 from engine.reward.memo import Outcome, ProgramCache
+from engine.search.integration import Children, SearchHook, extend_batch
 from engine.tasks import Task
 from engine.tokenizer import Tokenizer
 
 __all__ = ["BatchStats", "Outcome", "Trainer"]
 
-TIMING = ("sample", "execute", "analyse", "learn", "other")
+TIMING = ("sample", "execute", "analyse", "learn", "other", "search")
 
 
 @dataclass
@@ -121,7 +122,8 @@ class Trainer:
         self.allowed_counts = np.zeros(len(self.tok), dtype=np.float64)
         self.best_score = 0.0
         self.best_code = ""
-        self.solution: str | None = None
+        self.solution: str | None = None  # minimal when [search] minimise is on
+        self.solution_raw: str | None = None  # the success as found (before minimising)
         self.attempts_to_solve: int | None = None
         self.prior_attempts = 0  # attempts of earlier runs on this task (from a checkpoint)
         self.timing = dict.fromkeys(TIMING, 0.0)  # seconds per part of a batch, cumulative
@@ -136,6 +138,8 @@ class Trainer:
             ec.boost_threshold, ec.boost_window, ec.boost_entropy, ec.boost_batches
         )
         self.events: list[str] = []  # notable things since the engine last looked (it drains them)
+        # search beside the policy: GP children, minimal solutions (engine/search/integration.py)
+        self.search = SearchHook(self)
 
     # -- the loop body ----------------------------------------------------------------------------
 
@@ -219,6 +223,22 @@ class Trainer:
         # 3. bookkeeping: counters, best, solution, priority queue, token analytics
         solved_now = self._record(batch, codes, outcomes, rewards)
 
+        # 3b. search beside the policy ([search]): GP children are recorded like samples and
+        # join the training batch as scored; a new solution is minimised before it is shown
+        t_search = time.perf_counter()
+        if self.search.due():
+            kids = self.search.children(batch, codes, outcomes)
+            if kids is not None:
+                solved_now |= self._record_children(kids)
+                if self.config.search.train_children and kids.codes:
+                    batch, rewards = extend_batch(batch, rewards, kids, self.tok.pad)
+        if solved_now and self.config.search.minimise and self.solution_raw is None:
+            self.solution_raw = self.solution
+            self.solution = self.search.minimise(self.solution or "")
+            if self.best_code == self.solution_raw:
+                self.best_code = self.solution
+        t_search = time.perf_counter() - t_search
+
         # 4. learn
         t2 = time.perf_counter()
         if self.learning:
@@ -238,7 +258,8 @@ class Trainer:
         # the rest of scoring: analysis, variant planning, the breakdown (and, pipelined, the
         # wait for whatever of it did not overlap the update)
         tm["analyse"] += max(0.0, (t_scored - t1) - t_learn - execute)
-        tm["other"] += t2 - t_scored
+        tm["other"] += t2 - t_scored - t_search
+        tm["search"] += t_search
         return BatchStats(
             batch=self.batches, attempts=self.attempts, size=B,
             new_programs=self._last_new, duplicates=B - self._last_new,
@@ -350,6 +371,41 @@ class Trainer:
         # what uniform choice among the allowed tokens would have written (over/under-use)
         steps = np.arange(toks.shape[1])[None, :] < batch.lengths[:, None]
         self.allowed_counts += uniform_expectation(batch.masks, steps)
+        return solved_now
+
+    def _record_children(self, kids: Children) -> bool:
+        """Count GP children as attempts (every program the GP step scored), note the best and a
+        solution among them, and offer them to the priority queue (rewards = their scores)."""
+        solved_now = False
+        self.unique_programs += kids.fresh
+        self.duplicates += kids.evaluated - kids.fresh
+        for code, o in zip(kids.codes, kids.outcomes, strict=True):
+            if o.status not in ("ok",):
+                self.errors_by_type[o.error_type] = self.errors_by_type.get(o.error_type, 0) + 1
+            if o.score > self.best_score or (o.success and self.solution is None):
+                self.best_score, self.best_code = o.score, code
+            if o.success:
+                self.successes += 1
+                if self.solution is None:
+                    self.solution = code
+                    # an upper bound: the child's place among the step's programs is not kept
+                    self.attempts_to_solve = self.attempts + kids.evaluated
+                    solved_now = True
+        self.attempts += kids.evaluated
+        K = self.config.train.pqt_k
+        for code, o, row, n in zip(
+            kids.codes, kids.outcomes, kids.tokens, kids.lengths.tolist(), strict=True
+        ):
+            if code in self.pq_codes:
+                continue
+            item = (float(o.score), code, tuple(row[:n].tolist()))
+            if len(self.pq) < K:
+                heapq.heappush(self.pq, item)
+                self.pq_codes.add(code)
+            elif item[0] > self.pq[0][0]:
+                old = heapq.heapreplace(self.pq, item)
+                self.pq_codes.discard(old[1])
+                self.pq_codes.add(code)
         return solved_now
 
     def _update(
@@ -501,6 +557,7 @@ class Trainer:
                 "best_score": self.best_score,
                 "best_code": self.best_code,
                 "solution": self.solution,
+                "solution_raw": self.solution_raw,
             },
             "token_counts": self.token_counts.copy(),
             "shape_memory": self.shapes.state_dict(),
@@ -528,12 +585,18 @@ class Trainer:
         self.best_score = float(c["best_score"])
         self.best_code = c["best_code"]
         self.solution = c["solution"]
+        self.solution_raw = c.get("solution_raw")
         if "shape_memory" in state:
             self.shapes.load_state_dict(state["shape_memory"])
         counts = state.get("token_counts")
         if counts is not None and len(counts) == len(self.token_counts):
             self.token_counts = np.asarray(counts, dtype=np.int64).copy()
         self.health.reset(self.policy, self.optimizer)  # loaded weights are the new baseline
+
+    @property
+    def training_done(self) -> bool:
+        """Solved, and [search] keep_training_after_solve is off: the engine stops training."""
+        return self.solution is not None and not self.config.search.keep_training_after_solve
 
     @property
     def total_attempts(self) -> int:

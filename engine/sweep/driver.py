@@ -232,7 +232,7 @@ def _finish(
                    "solved": False, "attempts_to_solve": None, "attempts": st.attempts,
                    "unique_programs": 0, "seconds": round(seconds, 3),
                    "attempts_per_second": round(st.attempts / seconds, 1) if seconds else 0.0,
-                   "best_score": round(st.best_score, 4), "best_code": "", "solution": None,
+                   "best_score": round(st.best_score, 4), "best_code": "", "solution": None, "solution_raw": None,
                    "hints_provided": 0, "total_attempts": st.attempts}  # fmt: skip
     summary = {**summary, "settings": dict(st.spec.settings)}
     st.summary, st.outcome, st.state = summary, outcome, "done"

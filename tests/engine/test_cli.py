@@ -10,7 +10,7 @@ import pytest
 
 SUMMARY_KEYS = {"event", "task", "seed", "algo", "solved", "attempts_to_solve", "attempts",
                 "unique_programs", "seconds", "attempts_per_second", "best_score", "best_code",
-                "solution", "hints_provided", "total_attempts"}  # fmt: skip
+                "solution", "solution_raw", "hints_provided", "total_attempts"}  # fmt: skip
 
 
 def run(*args: str, stdin: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:

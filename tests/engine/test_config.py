@@ -116,6 +116,12 @@ RANGES: dict[str, tuple[list, list]] = {
     "explore.boost_window": ([0], [1]),
     "explore.boost_entropy": ([-0.1, 101], [0, 100]),
     "explore.boost_batches": ([0], [1]),
+    "train.cache_size": ([0, 100_000_001], [1, 100_000_000]),
+    "search.every": ([0, 1_000_001], [1, 1_000_000]),
+    "search.generations": ([0, 101], [1, 100]),
+    "search.children": ([0, 4097], [1, 4096]),
+    "search.return_best": ([0, 4097], [1, 4096]),
+    "search.crossover_rate": ([-0.1, 1.1], [0, 1]),
     "store.save_interval": ([0, -1], [0.5]),
     "ui.fps": ([0, 31], [1, 30]),
 }
@@ -123,6 +129,7 @@ CHOICES = {
     "train.algo": (["greedy", "Default", ""], ["default", "random"]),
     "train.init_method": (["zeros"], ["xavier", "kaiming", "orthogonal"]),
     "sandbox.backend": (["thread"], ["process", "inprocess"]),
+    "search.selection": (["random"], ["lexicase", "tournament"]),
 }
 
 

@@ -23,7 +23,7 @@ from engine.tasks import load_task
 
 SUMMARY_KEYS = {"event", "task", "seed", "algo", "solved", "attempts_to_solve", "attempts",
                 "unique_programs", "seconds", "attempts_per_second", "best_score", "best_code",
-                "solution", "hints_provided", "total_attempts", "settings"}  # fmt: skip
+                "solution", "solution_raw", "hints_provided", "total_attempts", "settings"}  # fmt: skip
 HAS_RAY = importlib.util.find_spec("ray") is not None
 
 
