@@ -19,6 +19,7 @@ from engine.control import Control
 from engine.events import Event
 from engine.health import token_report, weight_histogram, weight_stats
 from engine.hints import HintManager
+from engine.languages import for_task
 from engine.sandbox import Sandbox
 from engine.snapshot import HintRecord, LayerStats, Snapshot, TokenProb
 from engine.summary import RunSummary
@@ -96,7 +97,8 @@ class Engine:
         left between batches or inside one batch's scoring, which does not touch the weights),
         the run is recorded as `error`, and the exception propagates to the caller.
         """
-        with Sandbox(self.config.sandbox) as sandbox:
+        # the task's language plug-in runs its programs (Python: the Sandbox, as before)
+        with for_task(self.task).Runner(self.config.sandbox) as sandbox:
             self._sandbox = sandbox
             self._sandbox_level = _level(sandbox)  # fixed for the sandbox's life
             self._start_task(self.task)
@@ -245,6 +247,9 @@ class Engine:
         elif kind == "switch_task" and arg:
             try:
                 task = load_task(arg)
+                if task.target_language != self.task.target_language:  # one runner per run
+                    raise ValueError(f"it is {task.target_language}, this run is "
+                                     f"{self.task.target_language}; start a new run")  # fmt: skip
             except Exception as exc:  # bad task: report, keep going on the current one
                 self._emit("warning", f"cannot switch to {arg}: {exc}")
                 return

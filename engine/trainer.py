@@ -19,7 +19,6 @@ import torch
 
 from engine.config import Config
 from engine.fingerprint import ExplorationBoost, ShapeMemory, TokenShapes, text_fingerprint
-from engine.grammar import Grammar
 from engine.health import (
     HealthMonitor,
     apply_health_actions,
@@ -27,12 +26,12 @@ from engine.health import (
     initialise,
     uniform_expectation,
 )
+from engine.languages import for_task
 from engine.policy import Batch, Policy, sample_batch, sequence_logprobs
-from engine.reward import ScoreWeights, TaskScorer, with_repetition
+from engine.reward import ScoreWeights, with_repetition
 from engine.reward.memo import Outcome, ProgramCache
 from engine.search.integration import Children, SearchHook, extend_batch
 from engine.tasks import Task
-from engine.tokenizer import Tokenizer
 
 __all__ = ["BatchStats", "Outcome", "Trainer"]
 
@@ -81,11 +80,12 @@ class Trainer:
         tc = config.train
         self.seed = tc.seed if seed is None else seed
         torch.set_num_threads(max(1, tc.torch_threads))
-        self.tok = Tokenizer.for_task(task)
-        self.grammar = Grammar(self.tok, config.grammar.max_depth, config.grammar.max_names)
+        lang = for_task(task)  # language plug-in: Python's own classes for Python tasks
+        self.tok = lang.Tokenizer.for_task(task)
+        self.grammar = lang.Grammar(self.tok, config.grammar.max_depth, config.grammar.max_names)
         self.max_len = (config.grammar.max_tokens or task.max_tokens) + 1  # program tokens + EOS
         # The reward (engine/reward) computes every term trained on, the length term included.
-        self.scorer = TaskScorer(task, ScoreWeights(length=tc.length_penalty))
+        self.scorer = lang.Scorer(task, ScoreWeights(length=tc.length_penalty))
         self.generator = torch.Generator().manual_seed(self.seed)
         torch.manual_seed(self.seed)
         self.policy = Policy(len(self.tok), tc.embed_size, tc.hidden_size, tc.num_layers)

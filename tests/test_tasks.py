@@ -68,16 +68,19 @@ def minimal(**over: object) -> dict:
 def test_reference_files_load_structurally(path: Path) -> None:
     task = read_task_file(path)
     assert task.expected_output in ("8", "15", "helloworld", "Greater", "15.0")
-    if "_js_" in path.name:
-        assert not task.supported
-        with pytest.raises(InputError) as err:
-            load_task(path)
-        assert str(err.value) == (
-            f"{path}: target_language: target_language 'javascript' is not supported yet "
-            "(python only)"
-        )
-    else:
-        assert load_task(str(path)) == task
+    assert task.supported  # Python and (engine.languages) JavaScript
+    assert load_task(str(path)) == task
+
+
+def test_unsupported_language_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, minimal(target_language="ruby"), "rb.json")
+    assert not read_task_file(path).supported
+    with pytest.raises(InputError) as err:
+        load_task(path)
+    assert str(err.value) == (
+        f"{path}: target_language: target_language 'ruby' is not supported yet "
+        "(supported: python, javascript)"
+    )
 
 
 @needs_reference
@@ -199,11 +202,11 @@ def test_user_tasks_folder_and_override(tmp_path: Path) -> None:
     folder.mkdir(parents=True)
     write(folder, minimal(), "benchmark_my_sum.json")
     write(folder, "{ broken", "broken.json")
-    js = minimal(target_language="javascript")
-    write(folder, js, "js_thing.json")
+    rb = minimal(target_language="ruby")
+    write(folder, rb, "rb_thing.json")
     names = [t.name for t in list_tasks()]
-    assert "my_sum" in names and "js_thing" not in names and "broken" not in names
-    assert "js_thing" in [t.name for t in list_tasks(include_unsupported=True)]
+    assert "my_sum" in names and "rb_thing" not in names and "broken" not in names
+    assert "rb_thing" in [t.name for t in list_tasks(include_unsupported=True)]
     assert load_task("my_sum").required_numbers == (5, 3)
     override = minimal()
     override["success_criteria"]["expected_output"] = "9"

@@ -1,9 +1,11 @@
 """Language plug-ins: everything that depends on the language a task targets.
 
-A task's `target_language` picks a plug-in package (`engine.languages.javascript` today; the
-Python pieces in `engine/tokenizer.py`, `grammar.py`, `tasks.py`, `sandbox.py` are to move to
-`engine.languages.python` behind the same names). The policy, trainer, reward arithmetic (cases,
-output comparison), hints and UI only ever use this interface:
+A task's `target_language` picks a plug-in module: `for_task(task)` / `plugin(name)` return
+`engine.languages.python` (the default: it names the existing Python pieces in
+`engine/tokenizer.py`, `grammar/`, `reward/`, `sandbox/`, `tasks/`) or
+`engine.languages.javascript`. Plug-ins are imported lazily, so Python-only runs never import
+esprima or look for node. The policy, trainer, reward arithmetic (cases, output comparison),
+hints and UI only ever use this interface:
 
     NAME: str                                   # "javascript"; also the code panes' lexer name
     Tokenizer.for_task(task) -> Tokenizer       # .tokens .index .pad .sos .eos .unk .task_tokens
@@ -18,6 +20,8 @@ output comparison), hints and UI only ever use this interface:
                                                 # meaning: real nodes, live constructs only
     task_problems(task, runner) -> [(field, message)]
                                                 # a task file's patterns checked in the sandbox
+    Scorer(task, weights=None)                  # the reward: engine.reward.TaskScorer's API
+                                                # (.score_many(codes, runner, lengths), .timing)
     Runner(config: SandboxConfig)               # context manager; .run_many(codes, timeout=None)
                                                 # -> [ExecResult]; .run_cases(codes, cases)
                                                 # -> grid[i][j]; .describe() -> layers in force
@@ -25,3 +29,24 @@ output comparison), hints and UI only ever use this interface:
 ExecResult is `engine.sandbox.ExecResult` (status ok|error|timeout|killed|rejected, stdout,
 error "Type: message", duration in seconds) for every language, so the scorer reads one shape.
 """
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any
+
+PLUGINS = {"python": "engine.languages.python", "javascript": "engine.languages.javascript"}
+LANGUAGES = tuple(PLUGINS)
+
+__all__ = ["LANGUAGES", "PLUGINS", "for_task", "plugin"]
+
+
+def plugin(name: str) -> ModuleType:
+    """The plug-in module of a language name (`python`, `javascript`); KeyError if unknown."""
+    return importlib.import_module(PLUGINS[name.lower()])
+
+
+def for_task(task: Any) -> ModuleType:
+    """The plug-in of a task's `target_language` (Python when it has none)."""
+    return plugin(getattr(task, "target_language", "python") or "python")

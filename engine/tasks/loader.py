@@ -187,7 +187,7 @@ def parse_task(data: Any, path: str) -> Task:
     if max_tokens < 1:
         raise InputError(f"expected a positive integer, got {max_tokens!r}", where, mt_field)
     difficulty = _get(data, "difficulty", str, where, "difficulty", "unknown")
-    if language in SUPPORTED_LANGUAGES:
+    if language == "python":  # JS names its operators and keywords its own way
         for i, op in enumerate(ops):
             if op not in KNOWN_OPERATORS:
                 raise InputError(
@@ -329,7 +329,8 @@ def read_task_file(path: str | os.PathLike[str]) -> Task:
 def require_supported(task: Task) -> Task:
     if not task.supported:
         raise InputError(
-            f"target_language {task.target_language!r} is not supported yet (python only)",
+            f"target_language {task.target_language!r} is not supported yet "
+            f"(supported: {', '.join(SUPPORTED_LANGUAGES)})",
             task.path,
             "target_language",
         )

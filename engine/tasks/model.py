@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-SUPPORTED_LANGUAGES = ("python",)
+SUPPORTED_LANGUAGES = ("python", "javascript")  # plug-ins: engine.languages
 DEFAULT_MAX_TOKENS = 40
 
 # Input values as JSON gives them; lists are stored as tuples so a task stays hashable.
@@ -140,7 +140,7 @@ class Task:
 
         for s in self.required_strings:
             add(s)
-        if self.supported:
+        if self.target_language == "python":  # JS literals: its own tokenizer reads them
             for src in self.valid_patterns:
                 try:
                     tree = ast.parse(src)

@@ -19,7 +19,7 @@ from engine.tasks.constraints import (
     string_matches,
 )
 from engine.tasks.loader import read_task_file, require_supported
-from engine.tasks.model import Task, normalise_output
+from engine.tasks.model import SUPPORTED_LANGUAGES, Task, normalise_output
 
 
 def task_problems(task: Task, runner: Any = None) -> list[tuple[str, str]]:
@@ -27,7 +27,10 @@ def task_problems(task: Task, runner: Any = None) -> list[tuple[str, str]]:
 
     `runner`: a sandbox-like object or RunCases for the patterns; default a fresh Sandbox."""
     if not task.supported:
-        return [("target_language", f"{task.target_language!r} is not supported yet (python only)")]
+        return [("target_language", f"{task.target_language!r} is not supported yet "
+                 f"(supported: {', '.join(SUPPORTED_LANGUAGES)})")]  # fmt: skip
+    if task.target_language != "python":
+        return _plugin_problems(task, runner)
     if runner is None:
         from engine.sandbox import Sandbox
 
@@ -90,6 +93,17 @@ def task_problems(task: Task, runner: Any = None) -> list[tuple[str, str]]:
                 problems.append((fld, f"the scorer does not accept it "
                                  f"({'; '.join(result.reasons)}): {_short(src)}"))  # fmt: skip
     return problems
+
+
+def _plugin_problems(task: Task, runner: Any) -> list[tuple[str, str]]:
+    """A non-Python task's problems, checked by its language plug-in in its own runner."""
+    from engine.languages import for_task
+
+    lang = for_task(task)
+    if runner is None:
+        with lang.Runner() as own:
+            return lang.task_problems(task, own)
+    return lang.task_problems(task, runner)
 
 
 def _short(src: str, limit: int = 60) -> str:

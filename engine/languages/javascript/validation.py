@@ -56,17 +56,29 @@ def task_problems(task: Any, runner: Any) -> list[tuple[str, str]]:
                 )
     expected = normalise_output(task.expected_output, task)
     results = runner.run_many([src for src, _, _ in parsed], timeout=1.0)
+    clean: list[tuple[str, str]] = []
     for (src, fld, _), res in zip(parsed, results, strict=True):
         missing = missing_constraints(task, src)
         if missing:
             problems.append((fld, f"lacks required {', '.join(missing)}: {_short(src)}"))
         if res.status != "ok":
             problems.append((fld, f"fails when run ({res.error}): {_short(src)}"))
-        elif normalise_output(res.stdout, task) != expected:
+        elif normalise_output(res.stdout, task) == expected:
+            if not missing:
+                clean.append((src, fld))
+        else:
             problems.append(
                 (
                     fld,
                     f"prints {res.stdout.rstrip()!r}, expected {task.expected_output!r}: {_short(src)}",
                 )
             )
+    if clean:  # the reward must accept every valid pattern, or it teaches the wrong thing
+        from engine.languages.javascript.reward import JSTaskScorer
+
+        scored = JSTaskScorer(task).score_many([src for src, _ in clean], runner)
+        for (src, fld), result in zip(clean, scored, strict=True):
+            if not result.success:
+                problems.append((fld, f"the scorer does not accept it "
+                                 f"({'; '.join(result.reasons)}): {_short(src)}"))  # fmt: skip
     return problems
