@@ -5,10 +5,10 @@ first on a case's output, so only success and score are asserted here."""
 
 from __future__ import annotations
 
-import pytest
-
 import sys
 from pathlib import Path
+
+import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "reward"))
 from trusted import run_trusted  # noqa: E402

@@ -262,7 +262,7 @@ def test_scorer_invariants_on_random_programs(task_name: str) -> None:
 
 
 def test_negative_required_number(tmp_path: Path) -> None:
-    from engine.tasks import validate_task_file
+    from engine.validation import validate_task_file
 
     data = {
         "name": "neg",

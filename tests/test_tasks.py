@@ -16,9 +16,9 @@ from engine.tasks import (
     load_task,
     normalise_output,
     read_task_file,
-    task_problems,
-    validate_task_file,
+    task_path,
 )
+from engine.validation import task_problems, validate_task_file
 
 # Unchanged copies of the prototype's task files (../shared/reference-tasks in the workspace).
 REFERENCE = Path(__file__).resolve().parent / "data" / "reference_tasks"
@@ -127,7 +127,7 @@ def test_reference_inconsistencies_are_reported_strictly(
     with pytest.raises(InputError) as err:
         validate_task_file(path)
     with pytest.raises(InputError) as err_strict:
-        load_task(path, strict=True)
+        validate_task_file(task_path(str(path)))
     assert str(err_strict.value) == str(err.value)
     msg = str(err.value)
     assert msg.startswith(f"{path}: {field}: {fragment}")
@@ -171,7 +171,7 @@ def test_shipped_tasks_keep_the_originals_intent(name: str) -> None:
 
 
 def test_load_by_name_with_or_without_prefix() -> None:
-    assert load_task("add_two_numbers", strict=True) == load_task("add_two_numbers")
+    assert validate_task_file(task_path("add_two_numbers")) == load_task("add_two_numbers")
     a = load_task("add_two_numbers")
     b = load_task("benchmark_add_two_numbers")
     assert a == b and a.name == "add_two_numbers"

@@ -38,7 +38,8 @@ def _broken_files() -> list:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.tasks import list_tasks, load_task, validate_task_file
+    from engine.tasks import list_tasks, load_task
+    from engine.validation import validate_task_file
 
     if args.tasks_command == "list":
         tasks = list_tasks()
@@ -76,14 +77,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_all_problems(path: str) -> None:
     """Every problem of a task file, one a line (the error itself names only the first)."""
-    from engine import tasks as taskmod
+    from engine.tasks import read_task_file
+    from engine.validation import task_problems
 
-    read = getattr(taskmod, "read_task_file", None)
-    problems_of = getattr(taskmod, "task_problems", None)
-    if not (callable(read) and callable(problems_of)):
-        return
     try:
-        problems = problems_of(read(path))
+        problems = task_problems(read_task_file(path))
     except Exception:  # noqa: BLE001 - a structural error: the one-line error says it all
         return
     if len(problems) > 1:

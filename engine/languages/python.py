@@ -11,8 +11,8 @@ from engine.grammar import Grammar
 from engine.reward import TaskScorer as Scorer
 from engine.sandbox import Sandbox as Runner
 from engine.tasks.constraints import missing_constraints
-from engine.tasks.validate import task_problems
 from engine.tokenizer import Tokenizer
+from engine.validation import task_problems
 
 NAME = "python"
 

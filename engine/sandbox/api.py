@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from engine.config import SandboxConfig
 from engine.errors import InputError
 
-STATUSES = ("ok", "error", "timeout", "killed", "rejected")
+from .result import STATUSES, ExecResult, SandboxError
 
-
-@dataclass(frozen=True)
-class ExecResult:
-    """Outcome of one program (on one case)."""
-
-    status: str  # "ok" | "error" | "timeout" | "killed" | "rejected"
-    stdout: str
-    error: str  # "" or short "TypeName: message"
-    duration: float  # seconds
-
-
-class SandboxError(RuntimeError):
-    """The sandbox machinery itself is unusable (workers keep failing to start). The message is
-    one line naming the reason; the engine should checkpoint and stop the run with it."""
+__all__ = ["STATUSES", "ExecResult", "Sandbox", "SandboxError", "check_config"]
 
 
 def check_config(cfg: SandboxConfig) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import layers
+from .batch import HARD_MARGIN, STRICT_SLACK
 
 if TYPE_CHECKING:
     from .backend import ProcessBackend
@@ -17,7 +18,6 @@ def _new_ns(info: dict[str, Any], own: dict[str, Any], ns: str) -> bool:
 
 def describe(be: ProcessBackend) -> dict[str, Any]:
     """Layers in force per tier, an overall level and a one-line summary for the TUI."""
-    from .backend import HARD_MARGIN, STRICT_SLACK
 
     engine_netns = layers.own_netns()
     own = layers.own_ns()

@@ -7,19 +7,19 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from .api import ExecResult
+from .batch import HARD_MARGIN, _Batch, _Job
 from .procs import SPAWN_TIMEOUT, Worker
 from .protocol import MALFORMED, case_results
+from .result import ExecResult
 
 if TYPE_CHECKING:
-    from .backend import ProcessBackend, _Batch, _Job
+    from .backend import ProcessBackend
 
 
 class FastRun:
     """Runs the fast-tier part of one batch; `run()` returns what the strict tier must run."""
 
     def __init__(self, be: ProcessBackend, b: _Batch, todo: list[int]) -> None:
-        from .backend import HARD_MARGIN
 
         self.be, self.b = be, b
         self.strict: list[int] = []
@@ -48,7 +48,6 @@ class FastRun:
         return self.strict
 
     def _loop(self) -> None:
-        from .backend import _Job
 
         be, b, pending, active = self.be, self.b, self.pending, self.active
         while pending or active:

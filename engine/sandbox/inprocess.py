@@ -12,8 +12,8 @@ from typing import Any
 
 from engine.config import SandboxConfig
 
-from .api import ExecResult
 from .protocol import clean_text
+from .result import ExecResult
 
 
 class _Deadline(BaseException):

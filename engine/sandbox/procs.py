@@ -41,7 +41,7 @@ class UidPool:
 
     def take(self) -> int:
         if not self.free:
-            from .api import SandboxError
+            from .result import SandboxError
 
             raise SandboxError("sandbox unusable: no free uid left in its block")
         return self.free.popleft()

@@ -20,7 +20,7 @@ Tasks with test cases list them under `success_criteria.tests`: `{"inputs": {nam
 (`Task.tests`, `Task.input_names`); the top-level `expected_output` is then optional and, if
 present, equals the first case's. Hidden cases only decide success (see `engine.reward`).
 
-Two levels of checking, on purpose: `load_task` / `list_tasks` check structure only (the
+Two levels of checking, on purpose: `load_task` / `list_tasks` check structure only (`engine.validation` is the strict side) (the
 prototype's own files are inconsistent and must still load unchanged); `validate_task_file`
 (`tasks validate`) is strict and runs every pattern, on every case, in the sandbox.
 
@@ -57,6 +57,7 @@ from engine.tasks.loader import (
     parse_task,
     read_task_file,
     shipped_tasks_dir,
+    task_path,
     user_tasks_dir,
 )
 from engine.tasks.model import (
@@ -68,7 +69,6 @@ from engine.tasks.model import (
     TestCase,
     normalise_output,
 )
-from engine.tasks.validate import task_problems, validate_task_file
 
 __all__ = [
     "AUG_OPERATORS",
@@ -92,6 +92,7 @@ __all__ = [
     "keyword_matches",
     "list_tasks",
     "load_task",
+    "task_path",
     "missing_constraints",
     "normalise_output",
     "number_matches",
@@ -100,7 +101,5 @@ __all__ = [
     "read_task_file",
     "shipped_tasks_dir",
     "string_matches",
-    "task_problems",
     "user_tasks_dir",
-    "validate_task_file",
 ]

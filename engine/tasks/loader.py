@@ -2,7 +2,7 @@
 
 `load_task` / `list_tasks` check *structure* only (valid JSON, fields present and well typed,
 known operators/keywords, well-formed test cases). The prototype's own files are inconsistent and
-must still load unchanged; `engine.tasks.validate` does the strict checks.
+must still load unchanged; `engine.validation` does the strict checks.
 
 Names: a task's name is its file stem without the `benchmark_` prefix (`add_two_numbers`); the
 `name` field inside the file is informational. `load_task` and `list_tasks` search the shipped
@@ -373,17 +373,14 @@ def _looks_like_path(name: str) -> bool:
     return name.endswith(".json") or os.sep in name or "/" in name or Path(name).is_file()
 
 
-def load_task(name_or_path: str | os.PathLike[str], strict: bool = False) -> Task:
-    """A supported task by name (`add_two_numbers`, `benchmark_add_two_numbers`) or by file path.
+def task_path(name_or_path: str | os.PathLike[str]) -> Path:
+    """The file of a task given by name (`add_two_numbers`, `benchmark_add_two_numbers`) or path.
 
-    Checks structure only unless `strict` (then as `validate_task_file`); raises `InputError`
-    for an unknown name, a bad file, or an unsupported target language.
+    Raises `InputError` for an unknown name (listing the known ones).
     """
-    from engine.tasks.validate import validate_task_file
-
     text = os.fspath(name_or_path)
     if _looks_like_path(text):
-        return validate_task_file(text) if strict else require_supported(read_task_file(text))
+        return Path(text)
     wanted = canonical_name(text)
     found: Path | None = None
     for p in _candidate_files():
@@ -394,7 +391,14 @@ def load_task(name_or_path: str | os.PathLike[str], strict: bool = False) -> Tas
         raise InputError(
             f"unknown task {text!r} (known: {', '.join(known) or 'none'})", None, "task"
         )
-    return validate_task_file(found) if strict else require_supported(read_task_file(found))
+    return found
+
+
+def load_task(name_or_path: str | os.PathLike[str]) -> Task:
+    """A supported task by name or file path, structure checked (`engine.validation` does the
+    strict checks, running the patterns in the sandbox); raises `InputError` for an unknown
+    name, a bad file, or an unsupported target language."""
+    return require_supported(read_task_file(task_path(name_or_path)))
 
 
 def list_tasks(

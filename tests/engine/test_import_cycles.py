@@ -15,11 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Circles someone is removing right now; each entry must name who and why, and is checked to
 # still exist (so a fixed circle fails here until its entry is deleted).
-KNOWN_CYCLES: dict[frozenset[str], str] = {
-    frozenset({"engine.scorer", "engine.tasks"}): (
-        "scorer <-> tasks: helper 'reward' is rebuilding both as packages (issues 11, 16)"
-    ),
-}
+KNOWN_CYCLES: dict[frozenset[str], str] = {}
 
 
 def module_name(path: Path, root: Path = ROOT) -> str:

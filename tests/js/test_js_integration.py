@@ -9,7 +9,8 @@ import pytest
 from engine.config import Config, SandboxConfig
 from engine.languages import for_task, plugin
 from engine.languages.javascript import JSRunner, JSTaskScorer, find_node
-from engine.tasks import load_task, validate_task_file
+from engine.tasks import load_task
+from engine.validation import validate_task_file
 
 JS_TASKS = ("js_add_two_numbers", "js_basic_loop", "js_concatenate_strings",
             "js_conditional_check")  # fmt: skip

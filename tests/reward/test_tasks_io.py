@@ -13,7 +13,8 @@ from trusted import run_trusted  # noqa: E402
 
 from engine.errors import InputError  # noqa: E402
 from engine.reward import from_run_many  # noqa: E402
-from engine.tasks import TestCase, broken_task_files, load_task, validate_task_file  # noqa: E402
+from engine.tasks import TestCase, broken_task_files, load_task  # noqa: E402
+from engine.validation import validate_task_file  # noqa: E402
 
 IO = Path(__file__).resolve().parent.parent / "data" / "io_tasks"
 FAKE = from_run_many(lambda codes: run_trusted(codes, 20_000))
