@@ -57,11 +57,11 @@ def test_bad_task_file_names_file_and_field(tmp_path):
                                "success_criteria": {"expected_output": 5}}))  # fmt: skip
     out = run("tasks", "validate", str(bad))
     assert out.returncode == 2 and str(bad) in out.stderr and "expected_output" in out.stderr
-    js = tmp_path / "js.json"
-    js.write_text(json.dumps({"name": "js", "description": "d", "target_language": "javascript",
+    rb = tmp_path / "rb.json"
+    rb.write_text(json.dumps({"name": "rb", "description": "d", "target_language": "ruby",
                               "success_criteria": {"expected_output": "5"}}))  # fmt: skip
-    out = run("train", "--task-file", str(js))
-    assert out.returncode == 2 and "javascript" in out.stderr
+    out = run("train", "--task-file", str(rb))
+    assert out.returncode == 2 and "ruby" in out.stderr
 
 
 def test_score_json(tmp_path):

@@ -94,6 +94,7 @@ RANGES: dict[str, tuple[list, list]] = {
     "grammar.max_tokens": ([-1, 4097], [0, 4096]),
     "grammar.max_depth": ([-1, 9], [0, 8]),
     "grammar.max_names": ([0, 9], [1, 8]),
+    "grammar.max_states": ([999, 10_000_001], [1_000, 10_000_000]),
     "sandbox.workers": ([0, 65], [1, 64]),
     "sandbox.timeout": ([0, -1, 3601], [0.001, 3600]),
     "sandbox.max_output": ([0], [1]),

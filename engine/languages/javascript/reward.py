@@ -47,6 +47,7 @@ from engine.reward.cases import ScoreCase, task_profile
 from engine.reward.compare import as_number
 from engine.reward.execute import ExecLike, cases_runner
 from engine.reward.expect import Expectations
+from engine.reward.memo import LRU
 from engine.reward.score import ScoreResult, ScoreWeights, TaskScorer
 from engine.reward.verdict import Analysis
 from engine.tasks import Task, normalise_output
@@ -109,6 +110,9 @@ class JSTaskScorer(TaskScorer):
         self._inert: frozenset[int] = frozenset()  # set by prepare
         self._analyses: OrderedDict[str, Analysis] = OrderedDict()
         self.timing = dict.fromkeys(("execute", "analyse", "prepare", "programs", "variants"), 0.0)
+        self._dispatch_cache = None
+        self._value_keys = None
+        self._similarity: LRU[tuple[str, str], float] = LRU(20_000)
         self._expected0 = normalise_output(task.expected_output, task)
         self._expected_number = as_number(self._expected0)
         self._allowed_literals: set[str] = set()
