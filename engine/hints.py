@@ -24,8 +24,10 @@ EFFECT_WINDOW = 20  # batches averaged before and after a hint
 class _Rename(ast.NodeTransformer):
     """Pattern names -> the names the policy can write (x, y, ... and f), builtins kept."""
 
-    def __init__(self, bound: set[str]) -> None:
-        self.vars: dict[str, str] = {}
+    def __init__(self, bound: set[str], keep: tuple[str, ...] = ()) -> None:
+        # a task's input names are bound from the first token: they keep their names
+        self.vars: dict[str, str] = {name: name for name in keep}
+        self.free = [v for v in VARIABLES if v not in keep] or list(VARIABLES)
         self.funcs: dict[str, str] = {}
         self.bound = bound  # names the pattern assigns (a variable called `sum` is a variable)
 
@@ -35,7 +37,9 @@ class _Rename(ast.NodeTransformer):
         if name in self.funcs:
             return self.funcs[name]
         if name not in self.vars:
-            self.vars[name] = VARIABLES[len(self.vars) % len(VARIABLES)]
+            taken = set(self.vars.values())
+            options = [v for v in self.free if v not in taken] or self.free
+            self.vars[name] = options[0]
         return self.vars[name]
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
@@ -53,7 +57,7 @@ class _Rename(ast.NodeTransformer):
         return node
 
 
-def _canonical_names(src: str) -> str:
+def _canonical_names(src: str, keep: tuple[str, ...] = ()) -> str:
     """A valid pattern written with the policy's own names (numbers -> x, average -> f)."""
     try:
         tree = ast.parse(src)
@@ -62,7 +66,7 @@ def _canonical_names(src: str) -> str:
     bound = {
         n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
     }
-    renamer = _Rename(bound | {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)})
+    renamer = _Rename(bound | {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}, keep)
     for node in ast.walk(tree):  # functions first, so calls map to f, not to a variable
         if isinstance(node, ast.FunctionDef):
             renamer.funcs.setdefault(node.name, FUNCTIONS[len(renamer.funcs) % len(FUNCTIONS)])
@@ -92,7 +96,8 @@ class HintManager:
         self._pending: list[tuple[dict[str, Any], int, list[float], list[float]]] = []
         self.given: list[dict[str, Any]] = []  # new hints, drained by the engine (events)
         self.measured: list[dict[str, Any]] = []  # hints whose effect is known (run history)
-        self._patterns = [tok.encode(_canonical_names(p)) for p in task.valid_patterns]
+        keep = tuple(getattr(task, "input_names", ()))
+        self._patterns = [tok.encode(_canonical_names(p, keep)) for p in task.valid_patterns]
         self._patterns = [p for p in self._patterns if tok.unk not in p]
 
     # -- called by the engine once per batch ------------------------------------------------------
