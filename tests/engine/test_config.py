@@ -91,6 +91,7 @@ RANGES: dict[str, tuple[list, list]] = {
     "train.length_penalty": ([-0.001, 1.5], [0, 1]),
     "train.temperature": ([0, -1, 101], [1e-3, 100]),
     "train.torch_threads": ([0, 257], [1, 256]),
+    "train.cache_size": ([0, 100_000_001], [1, 100_000_000]),
     "grammar.max_tokens": ([-1, 4097], [0, 4096]),
     "grammar.max_depth": ([-1, 9], [0, 8]),
     "grammar.max_names": ([0, 9], [1, 8]),
