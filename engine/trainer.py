@@ -192,9 +192,10 @@ class Trainer:
             scored = self._score(fresh + extra, fresh_lengths)
         t_scored = time.perf_counter()
         outcomes = self._outcomes(codes, fresh, scored[: len(fresh)])
-        if extra:
-            outcomes[0] = scored[-1]
         sample = outcomes[0]
+        if extra:  # shown with its breakdown; the reward keeps the cached score
+            sample = scored[-1]
+            self.cache.put(shown, sample)
         shapes = [
             self.token_shapes.of(row[:n])
             for row, n in zip(batch.tokens, batch.lengths.tolist(), strict=True)

@@ -259,3 +259,34 @@ def test_token_shapes_abstract_names_and_literals() -> None:
     assert fp2(0, 1, 3, 2) == fp2(0, 1, 4, 2) != fp2(0, 1, 5, 2)  # strings vs numbers
     assert fp2(0, 1, 6, 7, 2) == fp2(0, 1, 5, 2)  # the digits of 12 are one number
     assert fp2(0, 1, 8, 2) == fp2(9, 1, 8, 2)  # names (builtins too) abstracted
+
+
+def test_a_shown_duplicate_without_its_breakdown_is_scored_again(monkeypatch) -> None:
+    import engine.trainer as trainer_mod
+    from engine.sandbox import Sandbox
+    from engine.trainer import Trainer
+
+    cfg = Config()
+    cfg.train.batch_size = 32
+    real = trainer_mod.sample_batch
+    saved: dict = {}
+
+    def same_batch(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        if "batch" not in saved:
+            saved["batch"] = real(*args, **kwargs)
+        return saved["batch"]
+
+    monkeypatch.setattr(trainer_mod, "sample_batch", same_batch)
+    with Sandbox() as sb:
+        tr = Trainer(cfg, load_task("add_two_numbers"), sb.run_many, seed=2)
+        first = tr.step()
+        tr.cache.details = LRU(1)  # breakdowns forgotten, compact records kept
+        tr.cache.details.put(0, first.sample)  # (something else in it)
+        before = tr.scorer.timing["programs"]
+        again = tr.step()
+        assert again.new_programs == 0 and again.sample_code == first.sample_code
+        assert tr.scorer.timing["programs"] <= before + 1  # at most the shown one ran again
+        assert again.sample.detailed and again.sample.text_fp == first.sample.text_fp
+        if "timeout" not in (first.sample.status, again.sample.status):
+            assert again.sample.components == first.sample.components
+            assert again.score_mean == first.score_mean  # the reward used the cached records

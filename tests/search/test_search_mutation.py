@@ -6,6 +6,8 @@ import ast
 import random
 from collections import Counter
 
+import pytest
+
 from engine.search.mutation import OPERATORS, MutationConfig, Mutator, StatementPool
 from engine.search.spans import statement_spans
 
@@ -42,6 +44,7 @@ def test_spans_cover_a_block_program(tok):
     assert statement_spans(body[:-1], tok) == []  # a cut program is not well formed
 
 
+@pytest.mark.slow
 def test_thousands_of_children_parse_and_fit(tok, grammar):
     rng = random.Random(0)
     weights = {**MutationConfig().weights, "idiom": 1.0}  # every operator on

@@ -117,6 +117,7 @@ def test_gp_step_breeds_better_new_valid_children(tok, grammar, selection):
     assert all(len(call) <= 48 for call in calls)
 
 
+@pytest.mark.slow
 def test_gp_generations_accumulate_progress(tok, grammar):
     """Within one call, survivors carry progress between generations (switched off, it drops)."""
     target = ["for", "while", "*", "range", "-=", "%", "abs", "<="]
