@@ -210,7 +210,7 @@ class SearchConfig:
     # each GP step seeds a population with the batch and the priority queue, breeds children by
     # grammar-valid mutation/crossover, scores them through the trainer's reward, and trains on
     # the best of them (engine/search/integration.py)
-    gp: bool = False
+    gp: bool = True  # on by default: docs/benchmarks.md, "Search in training"
     every: int = bounded(1, ge=1, le=1_000_000)  # a GP step every k batches
     generations: int = bounded(2, ge=1, le=100)  # generations bred per GP step
     children: int = bounded(64, ge=1, le=4096)  # new programs proposed per generation

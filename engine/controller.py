@@ -178,7 +178,8 @@ class Engine:
             if max_attempts is not None:  # exact budgets: the last batch is cut
                 size = max(1, min(size, max_attempts - tr.attempts))
             prefix, rows = self.hints.active_prefix(size)
-            stats = tr.step(hint=prefix, hint_rows=rows, size=size)
+            left = None if max_attempts is None else max_attempts - tr.attempts
+            stats = tr.step(hint=prefix, hint_rows=rows, size=size, budget_left=left)
             self.hints.observe(stats, tr)
             self._drain_hints()
             for note in tr.events:  # exploration boosts (engine/fingerprint.py)

@@ -149,6 +149,7 @@ class Trainer:
         hint_rows: int = 0,
         entropy_boost: float = 0.0,
         size: int | None = None,
+        budget_left: int | None = None,
     ) -> BatchStats:
         """One batch: sample, execute and score, learn.
 
@@ -227,7 +228,8 @@ class Trainer:
         # join the training batch as scored; a new solution is minimised before it is shown
         t_search = time.perf_counter()
         if self.search.due():
-            kids = self.search.children(batch, codes, outcomes)
+            left = None if budget_left is None else budget_left - B
+            kids = self.search.children(batch, codes, outcomes, left)
             if kids is not None:
                 solved_now |= self._record_children(kids)
                 if self.config.search.train_children and kids.codes:

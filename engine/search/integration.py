@@ -109,9 +109,20 @@ class SearchHook:
         self._batches += 1
         return self._batches % self.cfg.every == 0
 
-    def children(self, batch: Batch, codes: list[str], outcomes: list[Outcome]) -> Children | None:
-        """Run one GP step seeded by the batch and the priority queue; None if nothing new."""
+    def children(
+        self, batch: Batch, codes: list[str], outcomes: list[Outcome], limit: int | None = None
+    ) -> Children | None:
+        """Run one GP step seeded by the batch and the priority queue; None if nothing new.
+
+        `limit`: programs the step may score (an exact attempt budget's remainder): the step runs
+        only as many whole generations as fit, none if not one does."""
         assert self.gp is not None
+        gp_cfg = self.gp.cfg
+        generations = self.cfg.generations
+        if limit is not None:
+            generations = min(generations, max(0, limit) // gp_cfg.children)
+            if generations == 0:
+                return None
         t0 = time.perf_counter()
         tr = self.tr
         if self.chooser is not None:
@@ -153,7 +164,11 @@ class SearchHook:
                 out.append(Eval(o.score, self._cases.get(c, ()), o.success))
             return out
 
-        kids = self.gp.run(pop, evaluate, self.rng)
+        gp_cfg.generations = generations
+        try:
+            kids = self.gp.run(pop, evaluate, self.rng)
+        finally:
+            gp_cfg.generations = self.cfg.generations
         st = self.stats
         st["gp_steps"] += 1
         st["evaluated"] += counts["evaluated"]
