@@ -211,7 +211,10 @@ class Trainer:
             ]
         )
         rewards = np.array(
-            [with_repetition(o.score, o.success, p) for o, p in zip(outcomes, penalties, strict=True)]
+            [
+                with_repetition(o.score, o.success, p)
+                for o, p in zip(outcomes, penalties, strict=True)
+            ]
         )
         for o, fp in zip(outcomes, shapes, strict=True):
             if not o.success:

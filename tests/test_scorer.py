@@ -60,9 +60,6 @@ def test_shipped_patterns_succeed_in_the_real_sandbox() -> None:
             assert all(r.success for r in results)
 
 
-
-
-
 @pytest.mark.parametrize(
     "code",
     ["print(5+3)", "print(5-3)", "print(8)", "print(5+3.0)", "x = 1", "print(5+", "1/0"],
@@ -71,9 +68,6 @@ def test_components_add_up_to_the_score(code: str) -> None:
     r = score_program(load_task("add_two_numbers"), code, run_many=run_trusted)
     assert sum(r.components.values()) == pytest.approx(r.score, abs=1e-5)
     assert 0.0 <= r.score <= 1.0
-
-
-
 
 
 def test_partial_credit_ordering_add() -> None:
@@ -95,9 +89,6 @@ def test_partial_credit_ordering_add() -> None:
     assert scores[0] == 0.0 and scores[-1] == 1.0
 
 
-
-
-
 def test_right_output_with_missing_constraint_beats_nothing_printed() -> None:
     scorer = TaskScorer(load_task("basic_loop"))
     silent, right = scorer.score_many(
@@ -105,18 +96,6 @@ def test_right_output_with_missing_constraint_beats_nothing_printed() -> None:
     )
     assert right.score > silent.score
     assert "prints nothing" in silent.reasons
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def test_status_from_execution() -> None:
@@ -136,9 +115,6 @@ def test_status_from_execution() -> None:
     r = scorer.score_many(["import os\nprint(5+3)"], rejected)[0]
     assert r.status == "rejected" and r.score < 0.9
     assert any("rejected by the sandbox" in x for x in r.reasons)
-
-
-
 
 
 def test_hard_coded_literal_allowed_when_the_patterns_use_it() -> None:

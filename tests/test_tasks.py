@@ -165,9 +165,7 @@ def test_shipped_tasks_keep_the_originals_intent(name: str) -> None:
     assert ours.required_strings == theirs.required_strings
     notes = json.loads(Path(ours.path).read_text())["notes"]  # what changed, not shown to users
     assert theirs.description in notes
-    assert ("Changed from the prototype" in notes) == (
-        ours.valid_patterns != theirs.valid_patterns
-    )
+    assert ("Changed from the prototype" in notes) == (ours.valid_patterns != theirs.valid_patterns)
 
 
 def test_load_by_name_with_or_without_prefix() -> None:

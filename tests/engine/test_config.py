@@ -118,7 +118,6 @@ RANGES: dict[str, tuple[list, list]] = {
     "explore.boost_window": ([0], [1]),
     "explore.boost_entropy": ([-0.1, 101], [0, 100]),
     "explore.boost_batches": ([0], [1]),
-    "train.cache_size": ([0, 100_000_001], [1, 100_000_000]),
     "search.every": ([0, 1_000_001], [1, 1_000_000]),
     "search.generations": ([0, 101], [1, 100]),
     "search.children": ([0, 4097], [1, 4096]),

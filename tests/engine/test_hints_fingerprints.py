@@ -89,7 +89,8 @@ def test_hint_derived_from_each_shipped_task(name):
     # and the grammar can write it
 
     assert any(
-        tr.tok.encode(_canonical_names(p, task.input_names))[: len(prefix)] == prefix for p in task.valid_patterns
+        tr.tok.encode(_canonical_names(p, task.input_names))[: len(prefix)] == prefix
+        for p in task.valid_patterns
     )
     assert tr.grammar.trace(prefix, tr.max_len)[1]
     assert text == " ".join(tr.tok.tokens[i] for i in prefix)
@@ -98,9 +99,12 @@ def test_hint_derived_from_each_shipped_task(name):
     hm.force(tr)
     second = hm.active_prefix(64)[0]
     assert any(
-        tr.tok.encode(_canonical_names(p, task.input_names))[: len(second)] == second for p in task.valid_patterns
+        tr.tok.encode(_canonical_names(p, task.input_names))[: len(second)] == second
+        for p in task.valid_patterns
     )
-    longest = max(len(tr.tok.encode(_canonical_names(p, task.input_names))) for p in task.valid_patterns)
+    longest = max(
+        len(tr.tok.encode(_canonical_names(p, task.input_names))) for p in task.valid_patterns
+    )
     assert len(prefix) == min(2, longest)
     assert len(second) == min(3, longest)
 

@@ -33,7 +33,10 @@ def test_plugins_by_language() -> None:
     py = load_task("add_two_numbers")
     lang = for_task(py)
     assert (lang.Tokenizer, lang.Grammar, lang.Scorer, lang.Runner) == (
-        Tokenizer, Grammar, TaskScorer, Sandbox
+        Tokenizer,
+        Grammar,
+        TaskScorer,
+        Sandbox,
     )  # Python keeps exactly its own classes
     js = load_task("js_add_two_numbers")
     assert for_task(js) is plugin("javascript") and for_task(js).Scorer is JSTaskScorer

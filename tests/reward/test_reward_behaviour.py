@@ -51,9 +51,13 @@ def _consistent_patterns(task) -> list[str]:
     return out
 
 
-PATTERN_TASKS = [t.path for t in list_tasks() if t.target_language == "python"] + [  # JS: tests/js
-    str(p) for p in sorted(REFERENCE.rglob("*.json")) if "_js_" not in p.name
-] + [str(p) for p in sorted(IO.glob("*.json"))]
+PATTERN_TASKS = (
+    [t.path for t in list_tasks() if t.target_language == "python"]
+    + [  # JS: tests/js
+        str(p) for p in sorted(REFERENCE.rglob("*.json")) if "_js_" not in p.name
+    ]
+    + [str(p) for p in sorted(IO.glob("*.json"))]
+)
 
 
 @pytest.mark.parametrize("path", PATTERN_TASKS, ids=lambda p: Path(p).name)

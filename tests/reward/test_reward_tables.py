@@ -50,17 +50,29 @@ HACKS = [
     ("concatenate_strings", "print('hello', end='world' + '\\n')", "operator '+' does not"),
     ("concatenate_strings", "print('hello' 'world' + '')", "hard-coded"),
     ("add_two_numbers", "print(sum([5, 3]) + 0)", "operator '+' does not affect the output"),
-    ("list_operations", "numbers = [1, 2, 3, 4, 5]\nprint(sum([numbers[2], numbers[4]]) + 0)",
-     "operator '+' does not affect the output"),
+    (
+        "list_operations",
+        "numbers = [1, 2, 3, 4, 5]\nprint(sum([numbers[2], numbers[4]]) + 0)",
+        "operator '+' does not affect the output",
+    ),
     # functions that do not compute
     ("function_with_return", "def f(x):\n    return x\nprint(f((10 + 20) / 2))", "keyword 'def'"),
     ("function_with_return", "def f():\n    return 2\nprint((10 + 20) / f())", "keyword 'def'"),
-    ("function_with_return", "def f(a, b):\n    return 2\nprint((10 + 20) / f(10, 20))",
-     "keyword 'def'"),
-    ("function_with_return", "def f(a, b):\n    return (a + b) / 2\nprint((10 + 20) / 2)",
-     "keyword 'def' does not count"),
-    ("function_with_return", "def f(a, b):\n    return (a + b) / 2\nprint(f(10, 20) * 0 + (10 + 20) / 2)",
-     "keyword 'def'"),
+    (
+        "function_with_return",
+        "def f(a, b):\n    return 2\nprint((10 + 20) / f(10, 20))",
+        "keyword 'def'",
+    ),
+    (
+        "function_with_return",
+        "def f(a, b):\n    return (a + b) / 2\nprint((10 + 20) / 2)",
+        "keyword 'def' does not count",
+    ),
+    (
+        "function_with_return",
+        "def f(a, b):\n    return (a + b) / 2\nprint(f(10, 20) * 0 + (10 + 20) / 2)",
+        "keyword 'def'",
+    ),
     ("double_function", "def f(v):\n    return v\nprint(f(x) * 2)", "keyword 'def'"),
     ("double_function", "def f(v):\n    return 2\nprint(x * f(x))", "keyword 'def'"),
     # one-element or partial loops
@@ -70,10 +82,16 @@ HACKS = [
     ("basic_loop", "t = 0\nfor i in range(1, 5):\n    t += i\nprint(t + 5)", "differs"),
     # truthiness guards and wrong thresholds
     ("conditional_check", "if 15:\n    print('Greater')\nelse:\n    print(10 > 0)", "differs"),
-    ("conditional_check", "if 15 >= 10:\n    print('Greater')\nelse:\n    print('Less or equal')",
-     "missing operator '>'"),
-    ("conditional_check",
-     "if 15 > 10 - 1:\n    print('Greater')\nelse:\n    print('Less or equal')", "differs"),
+    (
+        "conditional_check",
+        "if 15 >= 10:\n    print('Greater')\nelse:\n    print('Less or equal')",
+        "missing operator '>'",
+    ),
+    (
+        "conditional_check",
+        "if 15 > 10 - 1:\n    print('Greater')\nelse:\n    print('Less or equal')",
+        "differs",
+    ),
     ("conditional_check", "if 15 > 10 or True:\n    print('Greater')", "operator '>' does not"),
     ("conditional_check", "print('Greater' if 15 > 10 else 'Greater')", "differs"),
     ("size_label", "if n:\n    print('big')\nelse:\n    print('small')", "differs"),
@@ -82,14 +100,24 @@ HACKS = [
     ("size_label", "print('big' if n > 10 or n > 10 else 'small')", ""),
     # the learning notes' loopholes
     ("sum_to_n", "print(n * (n + 1) // 2 or [i for i in range(n)])", "keyword 'for' does not"),
-    ("sum_to_n", "def f():\n    for i in range(n):\n        break\nprint(n * (n + 1) // 2)",
-     "keyword 'for' does not count"),
-    ("sum_to_n", "t = n * (n + 1) // 2\nprint(t)\nfor i in range(n):\n    t += i",
-     "keyword 'for' does not affect"),
+    (
+        "sum_to_n",
+        "def f():\n    for i in range(n):\n        break\nprint(n * (n + 1) // 2)",
+        "keyword 'for' does not count",
+    ),
+    (
+        "sum_to_n",
+        "t = n * (n + 1) // 2\nprint(t)\nfor i in range(n):\n    t += i",
+        "keyword 'for' does not affect",
+    ),
     ("sum_to_n", "t = 0\nfor i in str(n):\n    t += n\nprint(t)", "differs"),
     ("sum_to_n", "for i in range(n):\n    pass\nprint(n * (n + 1) // 2)", "keyword 'for'"),
-    ("sum_to_n", "if n == 5:\n    print(15)\nelif n == 3:\n    print(6)\nelif n == 1:\n"
-     "    print(1)\nelif n == 10:\n    print(55)\nelse:\n    print(28)", "hidden"),
+    (
+        "sum_to_n",
+        "if n == 5:\n    print(15)\nelif n == 3:\n    print(6)\nelif n == 1:\n"
+        "    print(1)\nelif n == 10:\n    print(55)\nelse:\n    print(28)",
+        "hidden",
+    ),
     ("sum_to_n", "print(n + n // 2 * n)", "differs"),
     ("max_of_list", "print(max(xs))", "missing keyword 'for'"),
     ("max_of_list", "for x in xs:\n    pass\nprint(max(xs))", "keyword 'for'"),
@@ -140,10 +168,14 @@ HONEST = [
     ("concatenate_strings", "print('hello' + 'world', end='')"),
     ("conditional_check", "if 15 > 10:\n    print('Greater')\nelse:\n    print('Less or equal')"),
     ("conditional_check", "n = 15\nprint('Greater' if n > 10 else 'Less or equal')"),
-    ("conditional_check",
-     "if 15 > 10:\n    r = 'Greater'\nelse:\n    r = 'Less or equal'\nprint(r)"),
-    ("conditional_check", "x = 15\ny = 10\nif x > y:\n    print('Greater')\nelse:\n"
-     "    print('Less or equal')"),
+    (
+        "conditional_check",
+        "if 15 > 10:\n    r = 'Greater'\nelse:\n    r = 'Less or equal'\nprint(r)",
+    ),
+    (
+        "conditional_check",
+        "x = 15\ny = 10\nif x > y:\n    print('Greater')\nelse:\n    print('Less or equal')",
+    ),
     ("basic_loop", "t = 0\nfor i in range(1, 5 + 1):\n    t = t + i\nprint(t)"),
     ("basic_loop", "print(sum(i for i in range(1, 5 + 1)))"),
     ("basic_loop", "t = 0\nfor i in [1, 2, 3, 4, 5]:\n    t += i\nprint(t)"),

@@ -187,8 +187,11 @@ class JSTaskScorer(TaskScorer):
         full = Analysis(True, met=(True,) * len(self.constraints))
         plans = [(src, self._value_variants(src, full)) for src in self.task.valid_patterns]
         plans = [(src, plan) for src, plan in plans if plan]
-        srcs = list(dict.fromkeys([src for src, _ in plans]
-                                  + [v for _, plan in plans for _, vs in plan for v in vs]))
+        srcs = list(
+            dict.fromkeys(
+                [src for src, _ in plans] + [v for _, plan in plans for _, vs in plan for v in vs]
+            )
+        )
         if not srcs:
             return frozenset()
         vis = [self.expect.cases[j].bindings for j in self.expect.visible]
