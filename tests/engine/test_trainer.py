@@ -100,7 +100,7 @@ def test_each_switch_can_be_turned_off(sandbox, switch):
     tr = Trainer(_config(**{switch: False}), load_task("add_two_numbers"), sandbox.run_many, seed=2)
     for _ in range(3):
         s = tr.step()
-    assert np.isfinite(s.loss) and s.attempts == 3 * 64
+    assert np.isfinite(s.loss) and s.attempts == 3 * 64 + tr.search.stats["evaluated"]
 
 
 def test_hint_prefix_forced_and_not_credited(sandbox):
@@ -109,3 +109,12 @@ def test_hint_prefix_forced_and_not_credited(sandbox):
     prefix = tr.tok.encode("print(5 + 3)")[:3]
     s = tr.step(hint=prefix, hint_rows=8)
     assert s.hint_rows == 8
+
+
+def test_search_switches_off_gives_the_plain_learner(sandbox):
+    cfg = _config()
+    cfg.search.gp = False
+    tr = Trainer(cfg, load_task("add_two_numbers"), sandbox.run_many, seed=2)
+    for _ in range(3):
+        s = tr.step()
+    assert s.attempts == 3 * 64 and tr.search.stats["gp_steps"] == 0

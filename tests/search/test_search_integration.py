@@ -104,7 +104,7 @@ def test_solution_is_minimised_and_still_succeeds(sandbox, sum_task, minimise):
     from engine.reward import score_program
 
     assert score_program(sum_task, DEAD, sandbox.run_many).success
-    tr = Trainer(_config(minimise=minimise), sum_task, sandbox.run_many, seed=0)
+    tr = Trainer(_config(gp=False, minimise=minimise), sum_task, sandbox.run_many, seed=0)
     _solve_with(tr, DEAD)
     if not minimise:
         assert tr.solution == DEAD and tr.solution_raw is None
@@ -126,10 +126,10 @@ def forced_first_step(monkeypatch):
     """Make the first batch of every trainer write DEAD in its first row (a forced prefix)."""
     original = Trainer.step
 
-    def step(self, hint=None, hint_rows=0, entropy_boost=0.0, size=None):
+    def step(self, hint=None, hint_rows=0, entropy_boost=0.0, size=None, **kw):
         if self.batches == 0:
             hint, hint_rows = self.tok.encode(DEAD) + [self.tok.eos], 1
-        return original(self, hint, hint_rows, entropy_boost, size)
+        return original(self, hint, hint_rows, entropy_boost, size, **kw)
 
     monkeypatch.setattr(Trainer, "step", step)
 
@@ -142,7 +142,7 @@ def test_training_stops_at_a_solve_unless_kept_going(sum_task, forced_first_step
     from engine.control import Control
     from engine.controller import Engine
 
-    cfg = _config(keep_training_after_solve=keep)
+    cfg = _config(gp=False, keep_training_after_solve=keep)
     # a budgeted run ends at the solve (nothing left to do) unless it keeps training
     summary = Engine(cfg, sum_task, fresh=True, hints=False).run(Control(), max_attempts=96)
     assert summary.solved and summary.solution_raw == DEAD
@@ -168,3 +168,13 @@ def test_training_stops_at_a_solve_unless_kept_going(sum_task, forced_first_step
     finally:
         control.stop("stopped")
         t.join(60)
+
+
+def test_exact_budget_with_gp(sum_task):
+    from engine.control import Control
+    from engine.controller import Engine
+
+    engine = Engine(_config(gp=True), sum_task, fresh=True, hints=False)
+    summary = engine.run(Control(), max_attempts=150)
+    assert summary.attempts == 150 or summary.solved
+    assert engine.trainer is not None and engine.trainer.search.stats["evaluated"] > 0
