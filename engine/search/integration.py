@@ -69,7 +69,9 @@ class SearchHook:
         }  # fmt: skip
         self.gp: GPStep | None = None
         self.chooser: PolicyChooser | None = None
-        if sc.gp:
+        # mutation works on Python statement layout (newline/indent tokens); other languages'
+        # tokenizers have no such layout yet, so they train on the policy alone
+        if sc.gp and trainer.task.target_language == "python":
             if sc.policy_proposals and trainer.learning:
                 self.chooser = PolicyChooser(trainer.policy, trainer.tok.sos)
             gp_cfg = GPConfig(

@@ -213,6 +213,7 @@ def test_engine_reports_init_retries_health_warnings_and_metrics(monkeypatch):
     cfg = Config()
     cfg.train.batch_size = 16
     cfg.train.lr = 10.0
+    cfg.search.gp = False  # every attempt of the budget a policy step: health acts per step
     cfg.store.save_interval = 3600
     events = []
     store = Store()

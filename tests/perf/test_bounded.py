@@ -268,6 +268,7 @@ def test_a_shown_duplicate_without_its_breakdown_is_scored_again(monkeypatch) ->
 
     cfg = Config()
     cfg.train.batch_size = 32
+    cfg.search.gp = False  # the same batch twice: GP children would be new programs
     real = trainer_mod.sample_batch
     saved: dict = {}
 
