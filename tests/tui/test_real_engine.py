@@ -18,6 +18,7 @@ def tiny_config() -> Config:
     config.train.hidden_size = 16
     config.train.embed_size = 8
     config.store.save_interval = 3600
+    config.search.gp = False  # attempts counted per policy batch in these tests
     return config
 
 
