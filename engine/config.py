@@ -146,7 +146,7 @@ class GrammarConfig:
     max_names: int = bounded(4, ge=1, le=8)
     # interned parser states kept before the table is rebuilt (~1 KB each with its caches: the
     # bound on the grammar's memory; a rebuild costs a few slower batches)
-    max_states: int = bounded(100_000, ge=1_000, le=10_000_000)
+    max_states: int = bounded(30_000, ge=1_000, le=10_000_000)
 
 
 @dataclass
