@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from conftest import HOSTILE, proc_table  # noqa: E402  (tests/sandbox/conftest.py, on sys.path while collecting)
 
 from engine.config import SandboxConfig
 from engine.sandbox import Sandbox
@@ -205,8 +206,6 @@ def _host_ipc() -> dict[str, list[str]]:
 
 def test_whole_corpus_leaves_no_process_and_no_host_memory(secret_env: None) -> None:
     import json
-
-    from conftest import HOSTILE, proc_table
 
     snippets = [s["code"] for s in json.loads(HOSTILE.read_text(encoding="utf-8"))]
     before = _host_ipc()
