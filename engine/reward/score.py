@@ -28,7 +28,7 @@ from __future__ import annotations
 import ast
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,7 +122,7 @@ class TaskScorer:
     def __init__(self, task: Task, weights: ScoreWeights | None = None) -> None:
         self.task = task
         self.weights = weights or ScoreWeights()
-        self.constraints = task_constraints(task)
+        self.constraints = self._task_constraints(task)
         self.expect: Expectations | None = None
         self._analyses: OrderedDict[str, Analysis] = OrderedDict()
         # cumulative seconds (execute: waiting on the runner; analyse: everything else) and
@@ -138,21 +138,32 @@ class TaskScorer:
         self._allowed_literals: set[str] = set()
         if not task.tests:  # hard-coding is a legacy-format notion: cases catch it otherwise
             for src in task.valid_patterns:
-                try:
-                    tree = ast.parse(src)
-                except SyntaxError:
-                    continue
-                for node in ast.walk(tree):
+                for node in self._pattern_nodes(src):
                     key = self._hardcoded_key(node)
                     if key is not None:
                         self._allowed_literals.add(key)
+
+    # ---- language hooks (engine/languages/javascript/reward.py overrides these) ------------
+
+    def _task_constraints(self, task: Task) -> Any:
+        return task_constraints(task)
+
+    def _pattern_nodes(self, src: str) -> Iterable[Any]:
+        """Every syntax node of a valid pattern (none if it does not parse)."""
+        try:
+            return ast.walk(ast.parse(src))
+        except SyntaxError:
+            return ()
+
+    def _literal_of(self, node: Any) -> tuple[str, float | None] | None:
+        return _literal_text(node)
 
     # ---- analysis -------------------------------------------------------------------------
 
     def _hardcoded_key(self, node: ast.AST) -> str | None:
         if self.task.tests:
             return None
-        lit = _literal_text(node)
+        lit = self._literal_of(node)
         if lit is None:
             return None
         text, number = lit

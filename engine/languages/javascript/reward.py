@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -44,10 +43,8 @@ from engine.languages.javascript.constraints import (
     walk,
 )
 from engine.reward.cases import ScoreCase, task_profile
-from engine.reward.compare import as_number
 from engine.reward.execute import ExecLike, cases_runner
 from engine.reward.expect import Expectations
-from engine.reward.memo import LRU
 from engine.reward.score import ScoreResult, ScoreWeights, TaskScorer
 from engine.reward.verdict import Analysis
 from engine.tasks import Task, normalise_output
@@ -102,40 +99,19 @@ class JSTaskScorer(TaskScorer):
     """Scores JavaScript programs for one task (see the module docstring for what differs)."""
 
     def __init__(self, task: Task, weights: ScoreWeights | None = None) -> None:
-        # TaskScorer.__init__ parses the patterns as Python: set its fields here instead.
-        self.task = task
-        self.weights = weights or ScoreWeights()
-        self.constraints = js_constraints(task)  # type: ignore[assignment]
-        self.expect = None
         self._inert: frozenset[int] = frozenset()  # set by prepare
-        self._analyses: OrderedDict[str, Analysis] = OrderedDict()
-        self.timing = dict.fromkeys(("execute", "analyse", "prepare", "programs", "variants"), 0.0)
-        self._dispatch_cache = None
-        self._value_keys = None
-        self._similarity: LRU[tuple[str, str], float] = LRU(20_000)
-        self._expected0 = normalise_output(task.expected_output, task)
-        self._expected_number = as_number(self._expected0)
-        self._allowed_literals: set[str] = set()
-        if not task.tests:
-            for src in task.valid_patterns:
-                tree = parse(src)
-                for node in walk(tree) if tree is not None else ():
-                    key = self._hardcoded_key(node)
-                    if key is not None:
-                        self._allowed_literals.add(key)
+        super().__init__(task, weights)
 
-    def _hardcoded_key(self, node: Any) -> str | None:
-        if self.task.tests:
-            return None
-        lit = _literal(node)
-        if lit is None:
-            return None
-        text, number = lit
-        if self._expected0 and normalise_output(text, self.task) == self._expected0:
-            return "s:" + self._expected0
-        if number is not None and self._expected_number == number:
-            return f"n:{number!r}"
-        return None
+    # the base class's language hooks, for JavaScript
+    def _task_constraints(self, task: Task) -> Any:
+        return js_constraints(task)
+
+    def _pattern_nodes(self, src: str) -> Any:
+        tree = parse(src)
+        return walk(tree) if tree is not None else ()
+
+    def _literal_of(self, node: Any) -> tuple[str, float | None] | None:
+        return _literal(node)
 
     def _analyse(self, code: str) -> tuple[Analysis, None]:
         tree = parse(code)
