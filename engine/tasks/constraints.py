@@ -172,20 +172,24 @@ def string_matches(s: str, node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value == s
 
 
+def missing_among(task: Task, nodes: list[Any], matchers: tuple[Any, Any, Any, Any]) -> list[str]:
+    """Constraints of `task` no node matches; `matchers` are the language's operator, number,
+    string and keyword predicates (node kinds differ by language, the rule does not)."""
+    missing = []
+    kinds = (
+        ("operator", task.required_operators),
+        ("number", task.required_numbers),
+        ("string", task.required_strings),
+        ("keyword", task.required_keywords),
+    )
+    for (kind, wanted), matches in zip(kinds, matchers, strict=True):
+        for value in wanted:
+            if not any(matches(value, n) for n in nodes):
+                missing.append(f"{kind} {value!r}")
+    return missing
+
+
 def missing_constraints(task: Task, tree: ast.AST) -> list[str]:
     """Constraints with no matching construct anywhere in `tree` (presence only)."""
-    nodes = list(ast.walk(tree))
-    missing = []
-    for op in task.required_operators:
-        if not any(operator_matches(op, n) for n in nodes):
-            missing.append(f"operator {op!r}")
-    for num in task.required_numbers:
-        if not any(number_matches(num, n) for n in nodes):
-            missing.append(f"number {num!r}")
-    for s in task.required_strings:
-        if not any(string_matches(s, n) for n in nodes):
-            missing.append(f"string {s!r}")
-    for kw in task.required_keywords:
-        if not any(keyword_matches(kw, n) for n in nodes):
-            missing.append(f"keyword {kw!r}")
-    return missing
+    matchers = (operator_matches, number_matches, string_matches, keyword_matches)
+    return missing_among(task, list(ast.walk(tree)), matchers)

@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.tasks.constraints import missing_among
+
 Node = dict[str, Any]
 
 OPERATOR_ALIASES: dict[str, tuple[str, ...]] = {
@@ -465,17 +467,5 @@ def missing_constraints(task: Any, source: str) -> list[str]:
         return wanted
     a = Analysis(tree)
     nodes = [n for n in walk(tree) if a.node_live(n)]
-    missing = []
-    for op in task.required_operators:
-        if not any(operator_matches(op, n) for n in nodes):
-            missing.append(f"operator {op!r}")
-    for num in task.required_numbers:
-        if not any(number_matches(num, n) for n in nodes):
-            missing.append(f"number {num!r}")
-    for s in task.required_strings:
-        if not any(string_matches(s, n) for n in nodes):
-            missing.append(f"string {s!r}")
-    for kw in task.required_keywords:
-        if not any(keyword_matches(kw, n) for n in nodes):
-            missing.append(f"keyword {kw!r}")
-    return missing
+    matchers = (operator_matches, number_matches, string_matches, keyword_matches)
+    return missing_among(task, nodes, matchers)
