@@ -27,6 +27,7 @@ from engine.health import (
     uniform_expectation,
 )
 from engine.languages import for_task
+from engine.optim import Adam
 from engine.policy import Batch, Policy, sample_batch, sequence_logprobs
 from engine.reward import ScoreWeights, with_repetition
 from engine.reward.memo import Outcome, ProgramCache
@@ -95,7 +96,7 @@ class Trainer:
             self.policy, self.init_method, self.generator, self.grammar, self.max_len
         )
         self.init_method = self.init_report.method_used
-        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=tc.lr)
+        self.optimizer = Adam(self.policy.parameters(), lr=tc.lr)
         self.lr = tc.lr
         self.health = HealthMonitor()
         self.health.reset(self.policy, self.optimizer)
@@ -524,7 +525,7 @@ class Trainer:
             self.policy, method or self.init_method, self.generator, self.grammar, self.max_len
         )
         self.init_method = self.init_report.method_used
-        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.config.train.lr)
+        self.optimizer = Adam(self.policy.parameters(), lr=self.config.train.lr)
         self.lr = self.config.train.lr
         self.health.reset(self.policy, self.optimizer)
         self.baseline, self.reward_var = 0.0, 1.0
