@@ -28,6 +28,7 @@ class TaskRow:
     description: str = ""
     difficulty: str = ""
     expected_output: str = ""
+    language: str = "python"
 
 
 def short_name(name: str) -> str:
@@ -56,6 +57,7 @@ def available_tasks(task_file: str | None = None) -> list[TaskRow]:
             description=str(getattr(t, "description", "") or ""),
             difficulty=str(getattr(t, "difficulty", "") or ""),
             expected_output=str(getattr(t, "expected_output", "") or ""),
+            language=str(getattr(t, "target_language", "") or "python"),
         )
         for t in tasks
     ]
