@@ -336,8 +336,8 @@ class AltlasApp(App[None]):
             self.notify(
                 f"now working on {event.data.get('task', '?')}", title="Task switched", timeout=3
             )
-        elif event.kind == "solved":
-            self.notify(event.message, title="Solved", timeout=5)
+        elif event.kind == "solved" and not event.data.get("training_stopped"):
+            self.notify(event.message, title="Solved", timeout=5)  # else the offer bar says it
         elif event.kind == "reinit":
             self.notify(event.message, title="Reinitialised", timeout=3)
         elif event.kind == "hint":

@@ -35,6 +35,7 @@ class Offer:
     attempts: int | None
     next_task: str | None  # None: every other task of this language is solved
     steer: bool  # False for a read-only viewer: it sees the state, it cannot choose
+    earlier: bool = False  # solved in an earlier run (resumed already solved)
 
 
 def held_solve(snap: Snapshot) -> bool:
@@ -57,6 +58,26 @@ def next_unsolved(current: str, tasks: Iterable[TaskRow], solved: set[str]) -> s
         if name != current and name not in solved:
             return name
     return None
+
+
+def solved_in_history(task: str) -> int | None:
+    """Attempts to solve in the latest run that solved `task` (read-only, no lock), or None."""
+    try:
+        from engine.store import Store
+
+        reader = Store(read_only=True)
+    except Exception:  # noqa: BLE001 - no history is not an error
+        return None
+    try:
+        # the latest run that found the solution (runs that resumed it solved have no count)
+        found = [r["attempts_to_solve"] for r in reader.runs.list_runs(task=task)
+                 if r.get("solved") and r.get("attempts_to_solve")]  # fmt: skip
+        return int(found[-1]) if found else None
+    except Exception:  # noqa: BLE001
+        log.exception("reading the run history failed")
+        return None
+    finally:
+        reader.close()
 
 
 class SolvedOffers:
@@ -97,9 +118,12 @@ class SolvedOffers:
             log.exception("finding the next unsolved task failed")
             rows, solved = [], set()
         nxt = next_unsolved(key[0], rows, solved | self.solved_here)
+        attempts, earlier = key[1], False
+        if attempts is None:  # resumed already solved: the run that solved it says how fast
+            attempts, earlier = solved_in_history(key[0]), True
         engine = self.app.bridge.engine
         steer = not (self.app.attached and getattr(engine, "read_only", False))
-        offer = Offer(key[0], key[1], nxt, steer)
+        offer = Offer(key[0], attempts, nxt, steer, earlier)
         try:
             self.app.call_from_thread(self._arrived, key, offer)
         except RuntimeError:  # the app closed meanwhile

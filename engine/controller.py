@@ -328,8 +328,7 @@ class Engine:
             # already solved in an earlier run: hold it as a fresh solve would (the TUI offers
             # the next task or to keep training)
             self._paused = self._held_solved = True
-            self._emit("solved", f"{task.name} was already solved after "
-                       f"{self.trainer.attempts_to_solve or 0:,} attempts; training stopped",
+            self._emit("solved", f"{task.name} was solved in an earlier run; training stopped",
                        code=self.trainer.solution, attempts=self.trainer.attempts_to_solve,
                        solution_raw=self.trainer.solution_raw, training_stopped=True,
                        earlier=True)  # fmt: skip

@@ -88,10 +88,7 @@ class DashboardScreen(SnapshotScreen):
         expected = escape(snap.expected_output.replace("\n", "⏎"))
         self._set("#task-expected", f"[$text-muted]expected output[/]  {expected}")
         live = self.query_one("#live-panel")
-        live.border_title = (
-            "Last attempt · training stopped at the solve" if snap.training_stopped
-            else "Live attempt"
-        )  # fmt: skip
+        # held at a solve nothing is attempted: the stale attempt gives its room to the solution
         live.set_class(snap.training_stopped, "-stopped")
         self.query_one("#live-code", CodeView).show(snap.last_code)
         status = escape(attempt_status(snap))

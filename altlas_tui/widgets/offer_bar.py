@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 def offer_content(offer: Offer, key_of) -> Content:  # noqa: ANN001 - key_of: binding id -> keys
     """Two lines: what happened, then the choices with their current keys."""
     attempts = f" in {offer.attempts:,} attempts" if offer.attempts else ""
+    if offer.earlier:
+        attempts += " (an earlier run)"
     head = Content.assemble(
         ("✔ Solved ", "bold $text-success"),
         (offer.task, "bold"),
