@@ -192,6 +192,7 @@ class Engine:
             for ev in tr.health_events:  # model health (engine/health/)
                 self._emit("warning", f"{ev.message}; {ev.suggestion}", health=ev.kind,
                            action=ev.action)  # fmt: skip
+            self._shorten_solution(tr)
             self._after_batch(stats)
             if stats.solved_now:
                 # training stops at a solve unless [search] keep_training_after_solve (the TUI
@@ -214,6 +215,24 @@ class Engine:
                 return "solved" if tr.solution else "budget"
             if time.monotonic() - self._last_save >= self.config.store.save_interval:
                 self._save("periodic")
+
+    def _shorten_solution(self, tr: Trainer) -> None:
+        """Training on after the solve: a shorter success (minimised too) becomes the solution."""
+        found, tr.shorter = getattr(tr, "shorter", []), []
+        if not found or tr.solution is None:
+            return
+        for code in sorted(set(found), key=len):
+            if len(code) >= len(tr.solution):
+                break
+            short = tr.search.minimise(code) if self.config.search.minimise else code
+            if len(short) < len(tr.solution):
+                old, tr.solution, tr.solution_raw = tr.solution, short, code
+                if tr.best_code == old:
+                    tr.best_code = short
+                self._emit("shorter", f"shorter solution: {len(old)} -> {len(short)} characters",
+                           code=short, solution_raw=code)  # fmt: skip
+                if self.store is not None and self._run_id is not None:
+                    self.store.runs.log_best(self._run_id, tr.total_attempts, 1.0, short)
 
     def _drain_hints(self) -> None:
         hm = self.hints

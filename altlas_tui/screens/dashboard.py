@@ -18,7 +18,10 @@ from engine.snapshot import Snapshot
 EVENTS_SHOWN = 12  # newest first; the panel shows as many as fit
 
 
-KIND_LABEL = {"checkpoint_saved": "saved", "task_switched": "switched", "started": "start"}
+KIND_LABEL = {
+    "checkpoint_saved": "saved", "task_switched": "switched", "started": "start",
+    "keep_training": "train on",
+}  # fmt: skip
 
 
 def cases_text(cases: tuple[int, ...]) -> str:

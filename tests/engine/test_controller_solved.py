@@ -18,6 +18,8 @@ from engine.trainer import Trainer
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "io_tasks"
 SOLUTION = "x = 0\nfor i in range(n + 1):\n    x += i\nprint(x)\n"
+LONGER = "x = 0\nfor i in range(n + 1):\n    x = x + i\nprint(x)\n"  # also minimal
+FORCE: dict[int, str] = {}  # batch number -> a program the first row of that batch writes
 
 
 @pytest.fixture
@@ -31,11 +33,14 @@ def solves_at_once(monkeypatch):
     original = Trainer.step
 
     def step(self, hint=None, hint_rows=0, entropy_boost=0.0, size=None, **kw):
-        if self.batches == 0 and self.solution is None:
-            hint, hint_rows = self.tok.encode(SOLUTION) + [self.tok.eos], 1
+        code = FORCE.get(self.batches) if FORCE else (SOLUTION if self.batches == 0 else None)
+        if code and (self.solution is None or FORCE):
+            hint, hint_rows = self.tok.encode(code) + [self.tok.eos], 1
         return original(self, hint, hint_rows, entropy_boost, size, **kw)
 
     monkeypatch.setattr(Trainer, "step", step)
+    yield
+    FORCE.clear()
 
 
 def config() -> Config:
@@ -122,3 +127,24 @@ def test_a_solved_state_is_held_when_resumed_but_not_in_a_budgeted_run(sum_task,
             run.stop()
     finally:
         store.close()
+
+
+def test_training_on_after_the_solve_keeps_the_shortest_solution(sum_task, solves_at_once):
+    FORCE[0] = LONGER
+    run = Running(Engine(config(), sum_task, fresh=True, hints=False))
+    engine = run.engine
+    try:
+        until(lambda: engine.snapshot.training_stopped)
+        first = engine.trainer.solution
+        assert first == LONGER  # nothing shorter in that batch, and it is already minimal
+        FORCE[engine.trainer.batches + 2] = SOLUTION  # a shorter success, two batches on
+        run.control.keep_training()
+        until(lambda: engine.snapshot.solution == SOLUTION)
+        assert engine.trainer.solution_raw == SOLUTION and engine.snapshot.training_stopped is False
+        assert any("shorter solution" in e for e in engine.snapshot.events)
+        summary = engine.summary()
+        assert (
+            summary.solution == SOLUTION and summary.attempts_to_solve == 1
+        )  # the first solve still counts
+    finally:
+        run.stop()
