@@ -25,6 +25,7 @@ from engine.snapshot import HintRecord, LayerStats, Snapshot, TokenProb
 from engine.summary import RunSummary
 from engine.tasks import Task, load_task
 from engine.trainer import BatchStats, Trainer
+from engine.transfer import WarmStart, apply_warm_start
 
 log = logging.getLogger("altlas.engine")
 
@@ -49,6 +50,7 @@ class Engine:
         hints: bool | None = None,
         seed: int | None = None,
         on_batch: Callable[[Snapshot], None] | None = None,
+        warm_start: WarmStart | None = None,
     ) -> None:
         self.config = config
         self.task = task if isinstance(task, Task) else load_task(task_file or task)
@@ -57,6 +59,10 @@ class Engine:
         self.fresh = fresh
         self.store = store
         self.stop_on_solve = stop_on_solve
+        # another task's weights to start the first task from (implies `fresh`; `--init-from`)
+        self.warm_start = warm_start
+        if warm_start is not None:
+            self.fresh = True
         self.hints_enabled = config.hints.enabled if hints is None else hints
         self.seed = config.train.seed if seed is None else seed
         self.snapshot = Snapshot(task_name=self.task.name, status="starting", seed=self.seed,
@@ -326,6 +332,15 @@ class Engine:
                 )
             else:
                 self._emit("started", f"started {task.name} fresh")
+        elif self.warm_start is not None:
+            warm, self.warm_start = self.warm_start, None  # the first task only
+            shared = apply_warm_start(self.trainer.policy, list(self.trainer.tok.tokens), warm)
+            self.trainer.health.reset(self.trainer.policy, self.trainer.optimizer)
+            self._emit("started", f"started {task.name} from the weights of {warm.source} "
+                       f"({shared} of {len(self.trainer.tok)} tokens shared)"
+                       + (f"; the earlier state was archived to {', '.join(self.archived)}"
+                          if self.archived else ""),
+                       init_from=warm.source, shared_tokens=shared)  # fmt: skip
         elif self.archived:
             self._emit("started", f"started {task.name} afresh; the earlier state was archived "
                        f"to {', '.join(self.archived)}")  # fmt: skip
