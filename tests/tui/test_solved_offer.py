@@ -68,7 +68,7 @@ async def test_a_solve_holds_the_task_and_n_starts_the_next_unsolved(harness, ca
         assert "n start next unsolved" in text and "k keep training" in text
         await wait_for(pilot, lambda: "IDLE" in str(app.screen.query_one(RunIndicator).render()))
         live = app.screen.query_one("#live-panel")
-        assert "training stopped" in str(live.border_title)
+        assert not live.display  # the stale attempt gives its room to the solution
         assert "Solution" in str(app.screen.query_one("#best-panel").border_title)
         await pilot.pause(0.2)
         assert engine.batch == SOLVE_BATCH  # not training: the live pane does not pretend
