@@ -159,6 +159,7 @@ class TasksScreen(SnapshotScreen):
     def best_text(self, name: str) -> str:
         session = self.altlas.best_by_task.get(name)
         past, solved = self.history.get(name, (None, False))
+        solved = solved or name in self.altlas.offers.solved_here  # this session's solves too
         scores = [x for x in (session, past) if x is not None]
         if not scores:
             return "—"

@@ -118,6 +118,9 @@ async def test_the_offer_shows_on_every_screen_and_says_when_all_are_solved(harn
         await pilot.press("5")
         await wait_for(pilot, lambda: app.current_mode == "tasks")
         await wait_for(pilot, lambda: "no unsolved task left" in bar_text(app))
+        table = app.screen.query_one("#task-table")
+        # solved in this session (the history does not say so yet: the run is still open)
+        await wait_for(pilot, lambda: "1.000 ✔" in str(table.get_row("add_two_numbers")[2]))
         await pilot.press("n")  # nothing to start
         await pilot.pause(0.1)
         assert harness.engine.task_name == "add_two_numbers"
