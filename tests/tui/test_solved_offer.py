@@ -126,6 +126,18 @@ async def test_the_offer_shows_on_every_screen_and_says_when_all_are_solved(harn
         assert harness.engine.task_name == "add_two_numbers"
 
 
+async def test_the_palette_offers_the_same_choices_while_held(harness, catalogue):
+    app = harness.app()
+    async with app.run_test(size=SIZE) as pilot:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Keep training" not in titles  # nothing to choose yet
+        await held(pilot, app)
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert "(k)" in commands["Keep training"].help
+        commands["Start basic_loop"].callback()
+        await wait_for(pilot, lambda: harness.engine.task_name == "basic_loop")
+
+
 async def test_keep_training_in_the_config_never_holds(harness, catalogue):
     config = Config()
     config.search.keep_training_after_solve = True
