@@ -24,7 +24,7 @@ def offer_content(offer: Offer, key_of) -> Content:  # noqa: ANN001 - key_of: bi
     )
     if not offer.steer:
         choices = Content.assemble(
-            ("read-only viewer: the steering viewer picks what comes next · ", "$text-muted"),
+            ("read-only viewer: whoever steers the run picks what comes next · ", "$text-muted"),
             (key_of("offer_stay") or "Esc", "bold $text-accent"),
             " hide",
         )
