@@ -177,6 +177,8 @@ class Engine:
                 self._apply(cmd.kind, cmd.arg)
             if control.stopping:
                 return "stopped"
+            if self.stop_on_solve and self._stops_at_solve():
+                return "solved"  # resumed (or switched to) a task solved in an earlier run
             if self._paused:
                 t0 = time.monotonic()
                 control.wait(0.1)
@@ -358,7 +360,11 @@ class Engine:
                 self._run_id = None
         self._report_init()
         self._keep_training = self.config.search.keep_training_after_solve
-        if self._stops_at_solve() and not (self.stop_on_solve or self._budgeted):
+        if self._stops_at_solve() and self.stop_on_solve:  # `train`: nothing left to do
+            self._emit("solved", f"{task.name} was solved in an earlier run; nothing to train "
+                       "(--fresh starts over, search.keep_training_after_solve trains on)",
+                       code=self.trainer.solution, earlier=True)  # fmt: skip
+        elif self._stops_at_solve() and not self._budgeted:
             # already solved in an earlier run: hold it as a fresh solve would (the TUI offers
             # the next task or to keep training)
             self._paused = self._held_solved = True

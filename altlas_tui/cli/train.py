@@ -103,6 +103,10 @@ def run(args: argparse.Namespace) -> int:
             server.close(engine.summary() if engine is not None else None)
         signals.restore()
         store.close()
+    if summary.solved and summary.attempts == 0 and summary.outcome == "solved":
+        sys.stderr.write(f"{summary.task} was solved in an earlier run: nothing to train "
+                         "(--fresh starts over; --set search.keep_training_after_solve=true "
+                         "trains on)\n")  # fmt: skip
     if engine is not None and engine.archived:
         sys.stderr.write(f"--fresh: archived the earlier state to {', '.join(engine.archived)}\n")
     if args.json:

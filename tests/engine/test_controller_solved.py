@@ -114,6 +114,11 @@ def test_a_solved_state_is_held_when_resumed_but_not_in_a_budgeted_run(sum_task,
         summary = Engine(config(), sum_task, fresh=True, hints=False, store=store,
                          stop_on_solve=True).run(Control(), max_attempts=64)  # fmt: skip
         assert summary.solved
+        # `train` (stops at a solve) on a task solved earlier: nothing to train, ends at once
+        s1 = Engine(config(), sum_task, hints=False, store=store, stop_on_solve=True).run(
+            Control(), max_attempts=64
+        )
+        assert s1.outcome == "solved" and s1.attempts == 0 and s1.solution
         # budgeted (`train --max-attempts` without stop_on_solve, a sweep): trains its budget
         s2 = Engine(config(), sum_task, hints=False, store=store).run(Control(), max_attempts=32)
         assert s2.attempts == 32
