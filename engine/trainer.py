@@ -125,6 +125,9 @@ class Trainer:
         self.best_code = ""
         self.solution: str | None = None  # minimal when [search] minimise is on
         self.solution_raw: str | None = None  # the success as found (before minimising)
+        # successes shorter than the solution, found while training on after the solve (the
+        # engine drains them and keeps the shortest as the new solution); bounded
+        self.shorter: list[str] = []
         self.attempts_to_solve: int | None = None
         self.prior_attempts = 0  # attempts of earlier runs on this task (from a checkpoint)
         self.timing = dict.fromkeys(TIMING, 0.0)  # seconds per part of a batch, cumulative
@@ -351,6 +354,8 @@ class Trainer:
                     self.solution = code
                     self.attempts_to_solve = self.attempts + i + 1
                     solved_now = True
+                elif len(code) < len(self.solution) and len(self.shorter) < 8:
+                    self.shorter.append(code)
         self.attempts += B
         # priority queue of the best unique programs (by reward)
         K = self.config.train.pqt_k
@@ -397,6 +402,8 @@ class Trainer:
                     # an upper bound: the child's place among the step's programs is not kept
                     self.attempts_to_solve = self.attempts + kids.evaluated
                     solved_now = True
+                elif len(code) < len(self.solution) and len(self.shorter) < 8:
+                    self.shorter.append(code)
         self.attempts += kids.evaluated
         K = self.config.train.pqt_k
         for code, o, row, n in zip(
