@@ -27,6 +27,7 @@ from engine.health import (
     uniform_expectation,
 )
 from engine.languages import for_task
+from engine.memory import tune_allocator
 from engine.optim import Adam
 from engine.policy import Batch, Policy, sample_batch, sequence_logprobs
 from engine.reward import ScoreWeights, with_repetition
@@ -80,6 +81,7 @@ class Trainer:
         self.config, self.task, self.run_many = config, task, run_many
         tc = config.train
         self.seed = tc.seed if seed is None else seed
+        tune_allocator()  # before the big allocations: keeps RSS flat over long runs
         torch.set_num_threads(max(1, tc.torch_threads))
         lang = for_task(task)  # language plug-in: Python's own classes for Python tasks
         self.tok = lang.Tokenizer.for_task(task)

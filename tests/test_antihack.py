@@ -153,6 +153,11 @@ HACKS = [
         "keyword 'for' does not affect the output",
     ),
     ("basic_loop", "print(sum(range(1, 5 + 1)))", "missing keyword 'for'"),
+    (  # found by training (333k attempts): a one-digit loop and 9 + start + end
+        "basic_loop",
+        "for x in str(1 * 1):\n    if x >= (str(1)):\n        print(9 + 1 + 5)\n",
+        "differs from expected",
+    ),
     (
         "basic_loop",
         "t = 0\nfor i in [1, 5]:\n    t += i\nprint(t * 2 + 3)",

@@ -31,6 +31,9 @@ def score(task: str, code: str):
 
 # (task, program, fragment of the reason it must give)
 HACKS = [
+    # a summed list written out by hand (it was a pattern of basic_loop until derived cases
+    # showed it computes 9 + start + end)
+    ("basic_loop", "t = 0\nfor i in [1, 2, 3, 4, 5]:\n    t += i\nprint(t)", "differs from expected"),
     # caps with a hard-coded twin
     ("add_two_numbers", "print(min(5 + 3, 4 + 4))", "differs from expected"),
     ("add_two_numbers", "print(max(5 + 3, 4 + 4))", "differs from expected"),
@@ -178,7 +181,9 @@ HONEST = [
     ),
     ("basic_loop", "t = 0\nfor i in range(1, 5 + 1):\n    t = t + i\nprint(t)"),
     ("basic_loop", "print(sum(i for i in range(1, 5 + 1)))"),
-    ("basic_loop", "t = 0\nfor i in [1, 2, 3, 4, 5]:\n    t += i\nprint(t)"),
+    # Not here: `for i in [1, 2, 3, 4, 5]` sums a list written out by hand; changing the range's
+    # ends changes only two of its items, so the task no longer takes it as a pattern (its
+    # derived outputs were 9 + start + end, which a loop-free print matched).
     ("function_with_return", "def avg(a, b):\n    s = a + b\n    return s / 2\nprint(avg(10, 20))"),
     ("function_with_return", "def avg(a, b):\n    return (a + b) / 2\nr = avg(10, 20)\nprint(r)"),
     ("list_operations", "numbers = [1, 2, 3, 4, 5]\nprint(numbers[2] + numbers[-1])"),
