@@ -87,7 +87,7 @@ class DashboardScreen(SnapshotScreen):
         self._set("#task-desc", escape(snap.task_description or ""))
         expected = escape(snap.expected_output.replace("\n", "⏎"))
         self._set("#task-expected", f"[$text-muted]expected output[/]  {expected}")
-        self.query_one("#live-code", CodeView).show(snap.last_code)
+        self.query_one("#live-code", CodeView).show(snap.last_code, snap.language)
         status = escape(attempt_status(snap))
         out = escape(snap.last_stdout.strip().replace("\n", "⏎")[:60])
         cases = cases_text(snap.attempt_cases)
@@ -108,7 +108,7 @@ class DashboardScreen(SnapshotScreen):
             if snap.solution
             else f"Best program · {snap.best_score:.3f}"
         )
-        self.query_one("#best-code", CodeView).show(snap.solution or snap.best_code)
+        self.query_one("#best-code", CodeView).show(snap.solution or snap.best_code, snap.language)
         self.query_one("#counters", KeyValues).show(
             [
                 ("attempts", f"{snap.attempts:,}"),
