@@ -54,25 +54,29 @@ def task_problems(task: Any, runner: Any) -> list[tuple[str, str]]:
                 problems.append(
                     (f"constraints.{key}[{i}]", f"{value!r} appears in none of the valid patterns")
                 )
-    expected = normalise_output(task.expected_output, task)
-    results = runner.run_many([src for src, _, _ in parsed], timeout=1.0)
+    # every pattern on every test case (inputs bound as globals), as for Python; the legacy
+    # format: once, against the task's expected output
+    cases = [t.bindings() for t in task.tests] or [{}]
+    expected = [t.expected_output for t in task.tests] or [task.expected_output]
+    srcs = [src for src, _, _ in parsed]
+    runs = runner.run_cases(srcs, cases, timeout=1.0) if srcs else []
     clean: list[tuple[str, str]] = []
-    for (src, fld, _), res in zip(parsed, results, strict=True):
+    for (src, fld, _), results in zip(parsed, runs, strict=True):
         missing = missing_constraints(task, src)
         if missing:
             problems.append((fld, f"lacks required {', '.join(missing)}: {_short(src)}"))
-        if res.status != "ok":
-            problems.append((fld, f"fails when run ({res.error}): {_short(src)}"))
-        elif normalise_output(res.stdout, task) == expected:
-            if not missing:
-                clean.append((src, fld))
-        else:
-            problems.append(
-                (
-                    fld,
-                    f"prints {res.stdout.rstrip()!r}, expected {task.expected_output!r}: {_short(src)}",
-                )
-            )
+        bad = False
+        for j, (res, exp) in enumerate(zip(results, expected, strict=True)):
+            where = f" on test case {j}" if task.tests else ""
+            if res.status != "ok":
+                problems.append((fld, f"fails when run{where} ({res.error}): {_short(src)}"))
+                bad = True
+            elif normalise_output(res.stdout, task) != normalise_output(exp, task):
+                problems.append((fld, f"prints {res.stdout.rstrip()!r}{where}, expected "
+                                 f"{exp!r}: {_short(src)}"))  # fmt: skip
+                bad = True
+        if not bad and not missing:
+            clean.append((src, fld))
     if clean:  # the reward must accept every valid pattern, or it teaches the wrong thing
         from engine.languages.javascript.reward import JSTaskScorer
 
