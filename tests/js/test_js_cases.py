@@ -179,3 +179,33 @@ def test_rewritten_grammar_samples_run_exactly_as_written(runner: JSRunner) -> N
         if (a.status, a.stdout) != (b.status, b.stdout) and "timeout" not in (a.status, b.status)
     ]
     assert differ == []
+
+
+def test_case_free_programs_run_once_with_the_same_scores(runner: JSRunner, monkeypatch) -> None:
+    import re
+
+    from engine.languages.javascript import reward
+
+    task = load_task("js_add_two_numbers")
+    codes = ["console.log(10)", "console.log(4 + 4)", "let a = 7; console.log(a + 1)",
+             "console.log(5 + 3)", "while (true) {}"]  # fmt: skip
+    calls: list[int] = []
+    original = runner.run_cases
+
+    def counting(srcs, cases, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        calls.append(len(srcs) * len(cases))
+        return original(srcs, cases, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "run_cases", counting)
+    fast = JSTaskScorer(task).score_many(codes, runner.run_many, [5] * 5)
+    runs_fast = sum(calls[1:])  # calls[0]: the patterns
+    calls.clear()
+    monkeypatch.setattr(reward, "_CASE_READERS", re.compile(""))  # every program on every case
+    slow = JSTaskScorer(task).score_many(codes, runner.run_many, [5] * 5)
+    runs_slow = sum(calls[1:])
+    assert [(r.score, r.success, r.case_counts, r.reasons) for r in fast] == [
+        (r.score, r.success, r.case_counts, r.reasons) for r in slow
+    ]
+    assert fast[0].case_counts == (1, 5, 0, 2)  # 10 is right on the shifted case only
+    variants = 2 * 2 * 5  # 5 + 3: two occurrences, two twins each, five visible cases
+    assert runs_fast == 4 * 1 + 1 * 7 + variants and runs_slow == 5 * 7 + variants

@@ -454,6 +454,9 @@ class JSRunner:
         runs: list[tuple[int, int]] = []
         while todo and len(runs) < chunk_runs:
             runs.append(todo.popleft())
+        # a program's cases stay together: the worker runs them in one call
+        while todo and todo[0][0] == runs[-1][0]:
+            runs.append(todo.popleft())
         # Group consecutive runs of one program into a unit (compiled once in the worker; its
         # cases run in one timed call unless the program may queue microtasks).
         units: list[list[Any]] = []
