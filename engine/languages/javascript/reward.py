@@ -20,6 +20,9 @@ What differs, and why:
     on the visible cases; the value counts only if every occurrence changes some visible output
     with one of them (a variant that crashes proves nothing). So `console.log(3 + !5 + 5)` gets
     no credit for 5. As in Python, a value some valid pattern holds inertly is exempt.
+  * Cost (7 runs per program instead of 1): on legacy tasks a program holding no required value
+    runs on case 0 only (it prints the same on every case), and on the node runner a program
+    that overran its timeout on a case is not run on its later ones (`stop_on_timeout`).
 Programs run only in the runner the caller passes (the JS runner); nothing here executes code.
 """
 
