@@ -77,3 +77,16 @@ def test_a_pattern_wrong_on_one_case_is_refused(runner: JSRunner, tmp_path: Path
     with pytest.raises(InputError) as err:
         validate_task_file(path, runner)
     assert "valid_patterns[3]" in str(err.value) and "on test case 2" in str(err.value)
+
+
+def test_an_input_named_like_a_js_keyword_is_refused(runner: JSRunner, tmp_path: Path):
+    data = json.loads((ROOT / "tasks" / "js" / "js_double_number.json").read_text())
+    crit = data["success_criteria"]
+    for case in crit["tests"]:
+        case["inputs"] = {"let": case["inputs"]["n"]}
+    crit["valid_patterns"] = [{"type": "direct", "pattern": "console.log(2);"}]
+    path = tmp_path / "js_let.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(InputError) as err:
+        validate_task_file(path, runner)
+    assert "tests[0].inputs.let" in str(err.value) and "reserved" in str(err.value)

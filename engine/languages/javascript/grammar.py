@@ -12,7 +12,9 @@ after its declaration statement ended (`let x = x` is impossible: TDZ), `let`/`c
 redeclare a name of the same scope (a SyntaxError in JavaScript), blocks end their declarations,
 a `for` header's `let` lives until the loop's `}`, a function's parameters until its `}`, `const`
 names are never assigned, assignments only to declared names, `return` only in functions, `break`
-only in loops, a program ends only after it printed.
+only in loops, a program ends only after it printed. A task's input names (globals bound before
+the program runs) are readable and assignable from the first token and never redeclared at the
+top level; such tasks get the digits 0-2 plus their own numbers (as Python's grammar).
 
 States, rows of costs, masks, `step`, `trace`, `maybe_reset`: exactly as in engine.grammar (see its
 docstring): the mask at a step is `cost <= remaining`, so every finished sample parses.

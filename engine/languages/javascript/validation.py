@@ -27,10 +27,37 @@ def _short(src: str, limit: int = 60) -> str:
     return one if len(one) <= limit else one[: limit - 3] + "..."
 
 
+# Names a JavaScript program cannot bind as a global input: reserved words, and the globals the
+# grammar writes (an input `console` would hide the output).
+JS_RESERVED = frozenset(
+    """
+    break case catch class const continue debugger default delete do else enum export extends
+    false finally for function if import in instanceof new null return super switch this throw
+    true try typeof var void while with yield let static implements interface package private
+    protected public await arguments eval undefined NaN Infinity globalThis console Math String
+    Number Object Array JSON
+""".split()
+)
+
+
+def _input_problems(task: Any) -> list[tuple[str, str]]:
+    problems = []
+    for i, case in enumerate(getattr(task, "tests", ()) or ()):
+        for name in case.inputs:
+            if name in JS_RESERVED:
+                problems.append((f"success_criteria.tests[{i}].inputs.{name}",
+                                 f"{name!r} is reserved or a global in JavaScript; choose "
+                                 "another name"))  # fmt: skip
+        if problems:
+            break  # the same names in every case (the loader checks): report them once
+    return problems
+
+
 def task_problems(task: Any, runner: Any) -> list[tuple[str, str]]:
     """Every inconsistency of a structurally valid JavaScript task as (field, message) pairs."""
-    if not task.valid_patterns:
-        return []
+    problems_in_inputs = _input_problems(task)
+    if problems_in_inputs or not task.valid_patterns:
+        return problems_in_inputs
     fields = task.pattern_fields or tuple(
         f"success_criteria.valid_patterns[{i}]" for i in range(len(task.valid_patterns))
     )
