@@ -24,6 +24,7 @@ from textual.worker import Worker, WorkerState
 
 from altlas_tui.bridge import EngineBridge, EngineFactory, PostingLogHandler, default_engine_factory
 from altlas_tui.messages import EngineEvent, LogLine
+from altlas_tui.offer import SolvedOffers
 from altlas_tui.palette import palette_commands, save_screenshot
 from altlas_tui.screens.base import SnapshotScreen
 from altlas_tui.screens.confirm import ConfirmScreen
@@ -106,6 +107,31 @@ class AltlasApp(App[None]):
         ),
         Binding("t", "tasks", "Tasks", id="tasks", show=False, tooltip="Task picker"),
         Binding("s", "save", "Save", id="save", tooltip="Save a checkpoint now"),
+        # only while a solved task waits for a choice (the offer bar shows these keys)
+        Binding(
+            "n",
+            "offer_next",
+            "Next task",
+            id="offer_next",
+            show=False,
+            tooltip="Solved: start the next unsolved task",
+        ),
+        Binding(
+            "k",
+            "keep_training",
+            "Keep training",
+            id="keep_training",
+            show=False,
+            tooltip="Solved: keep training this task (to shorten its solution)",
+        ),
+        Binding(
+            "escape",
+            "offer_stay",
+            "Stay",
+            id="offer_stay",
+            show=False,
+            tooltip="Solved: stay on this task, training stopped (hides the offer)",
+        ),
         *(
             Binding(
                 key,
@@ -165,6 +191,7 @@ class AltlasApp(App[None]):
         self.log_lines: deque[tuple[int, str]] = deque(maxlen=LOG_LINES)
         self.log_seq = 0
         self.best_by_task: dict[str, float] = {}
+        self.offers = SolvedOffers(self)
         self.engine_error: str | None = None
         self.events_seen: list[Event] = []
         self._engine_worker: Worker | None = None
@@ -309,8 +336,8 @@ class AltlasApp(App[None]):
             self.notify(
                 f"now working on {event.data.get('task', '?')}", title="Task switched", timeout=3
             )
-        elif event.kind == "solved":
-            self.notify(event.message, title="Solved", timeout=5)
+        elif event.kind == "solved" and not event.data.get("training_stopped"):
+            self.notify(event.message, title="Solved", timeout=5)  # else the offer bar says it
         elif event.kind == "reinit":
             self.notify(event.message, title="Reinitialised", timeout=3)
         elif event.kind == "hint":
@@ -423,6 +450,37 @@ class AltlasApp(App[None]):
             ),
             answered,
         )
+
+    # -- after a solve: the offer (altlas_tui/offer.py) -----------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        offer = self.offers.offer
+        if action in ("offer_next", "keep_training"):
+            # keys that do nothing now must not swallow the key from the screen
+            return bool(offer and offer.steer and (action != "offer_next" or offer.next_task))
+        if action == "offer_stay":
+            return offer is not None
+        return True
+
+    def show_offer(self) -> None:
+        screen = self.live_screen()
+        if isinstance(screen, SnapshotScreen):
+            screen.show_offer()
+
+    def action_offer_next(self) -> None:
+        offer = self.offers.close()
+        if offer is not None and offer.next_task:
+            self.switch_task(offer.next_task)
+
+    def action_keep_training(self) -> None:
+        if self.offers.close() is not None:
+            self._command("keep_training", pending="training on")
+
+    def action_offer_stay(self) -> None:
+        offer = self.offers.close()
+        if offer is not None and offer.steer:
+            self.notify(f"{offer.task} stays solved with training stopped · "
+                        f"{self.key_of('pause')} trains on · {self.key_of('tasks') or 't'} "
+                        "picks a task", timeout=5)  # fmt: skip
 
     def action_tasks(self) -> None:
         self.action_show_screen("tasks")

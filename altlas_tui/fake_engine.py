@@ -58,6 +58,7 @@ class _TaskState:
     hints_forced: int = 0
     hints_provided: int = 0
     reinits: int = 0
+    keep_training: bool = False  # trains on after the solve (config or `keep_training`)
 
 
 class FakeEngine:
@@ -89,6 +90,7 @@ class FakeEngine:
         self.task_name = task
         self._states: dict[str, _TaskState] = {task: _TaskState(batch=start_batch)}
         self.paused = False
+        self.held = False  # stopped at the solve, like the real engine ([search] setting)
         self.running = False
         self.stopped = False
         self.saves = 0
@@ -119,7 +121,7 @@ class FakeEngine:
                     self._handle(cmd)
                 if control.stopping:
                     break
-                if self.paused or self.frozen:
+                if self.paused or self.held or self.frozen:
                     self._publish()
                     control.wait(0.05)
                     continue
@@ -137,7 +139,12 @@ class FakeEngine:
                 if self.state.batch % 50 == 0:
                     log.warning("batch %d: entropy is low", self.state.batch)
                 if self.task_name == "add_two_numbers" and self.state.batch == SOLVE_BATCH:
-                    self._emit("solved", "solved add_two_numbers", code=self.snapshot.solution)
+                    keep = self.state.keep_training or self.config.search.keep_training_after_solve
+                    self.held = max_attempts is None and not keep
+                    self._publish()
+                    self._emit("solved", "solved add_two_numbers", code=self.snapshot.solution,
+                               attempts=self.snapshot.attempts_to_solve,
+                               training_stopped=self.held)  # fmt: skip
                 if max_attempts is not None and self.snapshot.attempts >= max_attempts:
                     break
                 control.wait(self.step_delay)
@@ -180,6 +187,8 @@ class FakeEngine:
         st = self.state
         if cmd.kind in ("pause", "resume", "toggle_pause"):
             self.paused = {"pause": True, "resume": False}.get(cmd.kind, not self.paused)
+            if cmd.kind != "pause" and self.held:  # resuming a held task trains on
+                self.held = self.paused = False
             log.info("fake engine %s", "paused" if self.paused else "resumed")
         elif cmd.kind == "hint":
             st.hints_forced += 1
@@ -203,9 +212,17 @@ class FakeEngine:
             st.base = st.batch
             self._emit("reinit", "weights reinitialised")
             log.warning("weights reinitialised (%d)", st.reinits)
+        elif cmd.kind == "keep_training":
+            st.keep_training = True
+            self.held = False
+            self._emit("keep_training", f"keep training {self.task_name} after its solve",
+                       task=self.task_name)  # fmt: skip
         elif cmd.kind == "switch_task" and cmd.arg:
             self.task_name = cmd.arg
             self._states.setdefault(cmd.arg, _TaskState())
+            # a task solved earlier is held at once, as the real engine does on resuming it
+            keep = self.state.keep_training or self.config.search.keep_training_after_solve
+            self.held = self.snapshot_solved() and not keep
             self._emit("task_switched", f"switched to {cmd.arg}", task=cmd.arg)
             log.info("switched to task %s", cmd.arg)
         elif cmd.kind == "save":
@@ -304,7 +321,7 @@ class FakeEngine:
             attempts=attempts,
             total_attempts=attempts + 1000,
             elapsed=b * 0.5,
-            attempts_per_second=float(self.BATCH_SIZE * 2) if b else 0.0,
+            attempts_per_second=float(self.BATCH_SIZE * 2) if b and not self.held else 0.0,
             unique_programs=attempts // 3,
             successes=max(0, b - SOLVE_BATCH) if solved else 0,
             duplicates=attempts // 4,
@@ -312,6 +329,7 @@ class FakeEngine:
             errors_by_type=errors,
             attempts_to_solve=SOLVE_BATCH * self.BATCH_SIZE if solved else None,
             solution=solution,
+            training_stopped=self.held and status == "solved",
             last_code=code,
             last_score=score,
             # the real engine's component names (tests check the two agree)

@@ -38,6 +38,13 @@ def palette_commands(
         "Reinitialise weights", "Start the policy afresh (asks first)", app.action_reinit, "reinit"
     )
     yield cmd("Save checkpoint", "Save the task's state now", app.action_save, "save")
+    offer = app.offers.offer  # after a solve, while the engine holds the task
+    if offer is not None and offer.steer:
+        if offer.next_task:
+            yield cmd(f"Start {offer.next_task}", f"{offer.task} is solved: start the next "
+                      "unsolved task", app.action_offer_next, "offer_next")  # fmt: skip
+        yield cmd("Keep training", f"Train on {offer.task} to shorten its solution",
+                  app.action_keep_training, "keep_training")  # fmt: skip
     yield cmd("Help", "Show every key", app.action_help, "help")
     yield SystemCommand(
         "Screenshot", "Save an SVG of the screen to the data dir", app.action_save_screenshot

@@ -48,7 +48,9 @@ def cmd_paths(args: Any) -> int:
 _COLUMNS = (
     ("id", ">"), ("kind", "<"), ("task", "<"), ("seed", ">"), ("algo", "<"), ("started", "<"),
     ("seconds", ">"), ("outcome", "<"), ("attempts", ">"), ("to solve", ">"), ("best", ">"),
+    ("solution", "<"),
 )  # fmt: skip
+SOLUTION_WIDTH = 40  # the minimal solution on one line (⏎ for newlines), cut to this
 
 
 def _cells(run: dict[str, Any]) -> list[str]:
@@ -70,7 +72,18 @@ def _cells(run: dict[str, Any]) -> list[str]:
         num(run.get("attempts")),
         num(run.get("attempts_to_solve")),
         "-" if best is None else f"{best:.3f}",
+        _solution(run),
     ]
+
+
+def _solution(run: dict[str, Any]) -> str:
+    """The run's (minimal) solution on one line, or "" when it found none."""
+    summary = run.get("summary")
+    code = summary.get("solution") if isinstance(summary, dict) else None
+    if not code:
+        return ""
+    line = " ⏎ ".join(ln.rstrip() for ln in str(code).strip().splitlines())
+    return line if len(line) <= SOLUTION_WIDTH else line[: SOLUTION_WIDTH - 1] + "…"
 
 
 def format_history(runs: list[dict[str, Any]]) -> str:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Command:
-    """One command: `kind` is pause|resume|toggle_pause|hint|reinit|switch_task|save|stop."""
+    """One command: `kind` is pause|resume|toggle_pause|hint|reinit|switch_task|save|stop|
+    keep_training (train on after the solve instead of holding the task)."""
 
     kind: str
     arg: str | None = None
@@ -22,8 +23,9 @@ class Control:
     """Carries commands to the engine; safe to call from any thread."""
 
     KINDS = frozenset(
-        {"pause", "resume", "toggle_pause", "hint", "reinit", "switch_task", "save", "stop"}
-    )
+        {"pause", "resume", "toggle_pause", "hint", "reinit", "switch_task", "save", "stop",
+         "keep_training"}
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self._queue: queue.SimpleQueue[Command] = queue.SimpleQueue()
@@ -60,6 +62,9 @@ class Control:
 
     def save(self) -> None:
         self.send("save")
+
+    def keep_training(self) -> None:
+        self.send("keep_training")
 
     def stop(self, reason: str = "stopped") -> None:
         """Ask the engine to save and stop; `reason` is what the run history records."""

@@ -25,6 +25,7 @@ from engine.snapshot import HintRecord, LayerStats, Snapshot, TokenProb
 from engine.summary import RunSummary
 from engine.tasks import Task, load_task
 from engine.trainer import BatchStats, Trainer
+from engine.transfer import WarmStart, apply_warm_start
 
 log = logging.getLogger("altlas.engine")
 
@@ -49,6 +50,7 @@ class Engine:
         hints: bool | None = None,
         seed: int | None = None,
         on_batch: Callable[[Snapshot], None] | None = None,
+        warm_start: WarmStart | None = None,
     ) -> None:
         self.config = config
         self.task = task if isinstance(task, Task) else load_task(task_file or task)
@@ -57,6 +59,10 @@ class Engine:
         self.fresh = fresh
         self.store = store
         self.stop_on_solve = stop_on_solve
+        # another task's weights to start the first task from (implies `fresh`; `--init-from`)
+        self.warm_start = warm_start
+        if warm_start is not None:
+            self.fresh = True
         self.hints_enabled = config.hints.enabled if hints is None else hints
         self.seed = config.train.seed if seed is None else seed
         self.snapshot = Snapshot(task_name=self.task.name, status="starting", seed=self.seed,
@@ -66,6 +72,9 @@ class Engine:
         self._sandbox: Sandbox | None = None
         self._paused = False
         self._held_solved = False  # paused because the task was solved ([search] setting)
+        # this task trains on after its solve (the config's setting, or the `keep_training` command)
+        self._keep_training = config.search.keep_training_after_solve
+        self._budgeted = False  # run() with a budget: a solve ends it instead of holding
         self._events: deque[str] = deque(maxlen=50)
         self._reset_histories()
         self._run_id: int | None = None
@@ -101,6 +110,7 @@ class Engine:
         with for_task(self.task).Runner(self.config.sandbox) as sandbox:
             self._sandbox = sandbox
             self._sandbox_level = _level(sandbox)  # fixed for the sandbox's life
+            self._budgeted = max_attempts is not None or max_seconds is not None
             self._start_task(self.task)
             outcome = "stopped"
             try:
@@ -167,6 +177,8 @@ class Engine:
                 self._apply(cmd.kind, cmd.arg)
             if control.stopping:
                 return "stopped"
+            if self.stop_on_solve and self._stops_at_solve():
+                return "solved"  # resumed (or switched to) a task solved in an earlier run
             if self._paused:
                 t0 = time.monotonic()
                 control.wait(0.1)
@@ -188,11 +200,12 @@ class Engine:
             for ev in tr.health_events:  # model health (engine/health/)
                 self._emit("warning", f"{ev.message}; {ev.suggestion}", health=ev.kind,
                            action=ev.action)  # fmt: skip
+            self._shorten_solution(tr)
             self._after_batch(stats)
             if stats.solved_now:
                 # training stops at a solve unless [search] keep_training_after_solve (the TUI
                 # shows the solved state; resume or a task switch goes on)
-                held = not self.stop_on_solve and tr.training_done
+                held = not self.stop_on_solve and self._stops_at_solve()
                 self._emit("solved", f"solved after {tr.attempts_to_solve:,} attempts"
                            + ("; training stopped" if held else ""),
                            code=tr.solution, attempts=tr.attempts_to_solve,
@@ -203,12 +216,31 @@ class Engine:
                     return "solved"  # a budgeted run has nothing left to do
                 if held:
                     self._paused = self._held_solved = True
+                    self._publish()  # the snapshot says so at once (training_stopped)
             if max_attempts is not None and tr.attempts >= max_attempts:
                 return "solved" if tr.solution else "budget"
             if max_seconds is not None and self._elapsed() >= max_seconds:
                 return "solved" if tr.solution else "budget"
             if time.monotonic() - self._last_save >= self.config.store.save_interval:
                 self._save("periodic")
+
+    def _shorten_solution(self, tr: Trainer) -> None:
+        """Training on after the solve: a shorter success (minimised too) becomes the solution."""
+        found, tr.shorter = getattr(tr, "shorter", []), []
+        if not found or tr.solution is None:
+            return
+        for code in sorted(set(found), key=len):
+            if len(code) >= len(tr.solution):
+                break
+            short = tr.search.minimise(code) if self.config.search.minimise else code
+            if len(short) < len(tr.solution):
+                old, tr.solution, tr.solution_raw = tr.solution, short, code
+                if tr.best_code == old:
+                    tr.best_code = short
+                self._emit("shorter", f"shorter solution: {len(old)} -> {len(short)} characters",
+                           code=short, solution_raw=code)  # fmt: skip
+                if self.store is not None and self._run_id is not None:
+                    self.store.runs.log_best(self._run_id, tr.total_attempts, 1.0, short)
 
     def _drain_hints(self) -> None:
         hm = self.hints
@@ -234,6 +266,15 @@ class Engine:
             self._paused = self._held_solved = False
         elif kind == "toggle_pause":
             self._paused, self._held_solved = not self._paused, False
+        elif kind == "keep_training" and self.trainer:
+            # for this task (a switch goes back to the config's setting): train on after the
+            # solve so the policy can find shorter solutions
+            self._keep_training = True
+            was_held, self._held_solved = self._held_solved, False
+            if was_held:
+                self._paused = False
+            self._emit("keep_training", f"keep training {self.task.name} after its solve",
+                       task=self.task.name)  # fmt: skip
         elif kind == "hint" and self.trainer and self.hints:
             text = self.hints.force(self.trainer)
             self.hints.given.clear()
@@ -262,9 +303,9 @@ class Engine:
             done.earlier = []
             self.finished.append(done)
             self.outcome, self._t_end, self.state_path = "running", None, ""
-            self._start_task(task)
             if self._held_solved:  # the hold was for the solved task, not the new one
                 self._paused = self._held_solved = False
+            self._start_task(task)
             self._emit("task_switched", f"switched to {task.name}", task=task.name)
         self._publish()
 
@@ -293,6 +334,15 @@ class Engine:
                 )
             else:
                 self._emit("started", f"started {task.name} fresh")
+        elif self.warm_start is not None:
+            warm, self.warm_start = self.warm_start, None  # the first task only
+            shared = apply_warm_start(self.trainer.policy, list(self.trainer.tok.tokens), warm)
+            self.trainer.health.reset(self.trainer.policy, self.trainer.optimizer)
+            self._emit("started", f"started {task.name} from the weights of {warm.source} "
+                       f"({shared} of {len(self.trainer.tok)} tokens shared)"
+                       + (f"; the earlier state was archived to {', '.join(self.archived)}"
+                          if self.archived else ""),
+                       init_from=warm.source, shared_tokens=shared)  # fmt: skip
         elif self.archived:
             self._emit("started", f"started {task.name} afresh; the earlier state was archived "
                        f"to {', '.join(self.archived)}")  # fmt: skip
@@ -309,6 +359,19 @@ class Engine:
                 log.exception("run store unavailable")
                 self._run_id = None
         self._report_init()
+        self._keep_training = self.config.search.keep_training_after_solve
+        if self._stops_at_solve() and self.stop_on_solve:  # `train`: nothing left to do
+            self._emit("solved", f"{task.name} was solved in an earlier run; nothing to train "
+                       "(--fresh starts over, search.keep_training_after_solve trains on)",
+                       code=self.trainer.solution, earlier=True)  # fmt: skip
+        elif self._stops_at_solve() and not self._budgeted:
+            # already solved in an earlier run: hold it as a fresh solve would (the TUI offers
+            # the next task or to keep training)
+            self._paused = self._held_solved = True
+            self._emit("solved", f"{task.name} was solved in an earlier run; training stopped",
+                       code=self.trainer.solution, attempts=self.trainer.attempts_to_solve,
+                       solution_raw=self.trainer.solution_raw, training_stopped=True,
+                       earlier=True)  # fmt: skip
         self.fresh = False  # --fresh applies to the first task only; switching back resumes
         self._reset_histories()
         self._t_start = time.monotonic()
@@ -316,7 +379,11 @@ class Engine:
         self._best_cases, self._best_cases_code = (0, 0, 0, 0), ""
         self._paused_time = 0.0
         self._last_stats = 0.0
-        self._publish(status="running")
+        self._publish(status=None if self._held_solved else "running")
+
+    def _stops_at_solve(self) -> bool:
+        """The task is solved and is not to be trained on (the setting or `keep_training`)."""
+        return bool(self.trainer and self.trainer.training_done and not self._keep_training)
 
     def _save(self, why: str) -> None:
         self._last_save = time.monotonic()
@@ -440,11 +507,12 @@ class Engine:
             seed=self.seed, batch=tr.batches, attempts=tr.attempts, total_attempts=tr.total_attempts,
             elapsed=elapsed,
             # paused: nothing is being attempted, so the rate shown is zero, not the last one
-            attempts_per_second=tr.attempts / elapsed if tr.attempts and status != "paused" else 0.0,
+            attempts_per_second=tr.attempts / elapsed if tr.attempts and not self._paused else 0.0,
             unique_programs=tr.unique_programs, successes=tr.successes, duplicates=tr.duplicates,
             errors=sum(tr.errors_by_type.values()),
             errors_by_type=tuple(sorted(tr.errors_by_type.items(), key=lambda kv: -kv[1]))[:8],
             attempts_to_solve=tr.attempts_to_solve, solution=tr.solution,
+            training_stopped=self._paused and self._held_solved,
             last_code=st.sample_code if st else "", last_score=sample.score if sample else 0.0,
             last_components=(sample.components + (("repetition", -round(st.sample_penalty, 4)),)
                              if sample and st.sample_penalty else sample.components if sample else ()),

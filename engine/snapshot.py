@@ -68,6 +68,9 @@ class Snapshot:
     errors_by_type: tuple[tuple[str, int], ...] = ()
     attempts_to_solve: int | None = None
     solution: str | None = None
+    # solved and held: the engine stopped training the task ([search] keep_training_after_solve
+    # off); the TUI offers the next task (or `keep_training`)
+    training_stopped: bool = False
     # the live attempt
     last_code: str = ""
     last_score: float = 0.0

@@ -27,6 +27,7 @@ from engine.health import (
     uniform_expectation,
 )
 from engine.languages import for_task
+from engine.optim import Adam
 from engine.policy import Batch, Policy, sample_batch, sequence_logprobs
 from engine.reward import ScoreWeights, with_repetition
 from engine.reward.memo import Outcome, ProgramCache
@@ -95,7 +96,7 @@ class Trainer:
             self.policy, self.init_method, self.generator, self.grammar, self.max_len
         )
         self.init_method = self.init_report.method_used
-        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=tc.lr)
+        self.optimizer = Adam(self.policy.parameters(), lr=tc.lr)
         self.lr = tc.lr
         self.health = HealthMonitor()
         self.health.reset(self.policy, self.optimizer)
@@ -124,6 +125,9 @@ class Trainer:
         self.best_code = ""
         self.solution: str | None = None  # minimal when [search] minimise is on
         self.solution_raw: str | None = None  # the success as found (before minimising)
+        # successes shorter than the solution, found while training on after the solve (the
+        # engine drains them and keeps the shortest as the new solution); bounded
+        self.shorter: list[str] = []
         self.attempts_to_solve: int | None = None
         self.prior_attempts = 0  # attempts of earlier runs on this task (from a checkpoint)
         self.timing = dict.fromkeys(TIMING, 0.0)  # seconds per part of a batch, cumulative
@@ -350,6 +354,8 @@ class Trainer:
                     self.solution = code
                     self.attempts_to_solve = self.attempts + i + 1
                     solved_now = True
+                elif len(code) < len(self.solution) and len(self.shorter) < 8:
+                    self.shorter.append(code)
         self.attempts += B
         # priority queue of the best unique programs (by reward)
         K = self.config.train.pqt_k
@@ -396,6 +402,8 @@ class Trainer:
                     # an upper bound: the child's place among the step's programs is not kept
                     self.attempts_to_solve = self.attempts + kids.evaluated
                     solved_now = True
+                elif len(code) < len(self.solution) and len(self.shorter) < 8:
+                    self.shorter.append(code)
         self.attempts += kids.evaluated
         K = self.config.train.pqt_k
         for code, o, row, n in zip(
@@ -524,7 +532,7 @@ class Trainer:
             self.policy, method or self.init_method, self.generator, self.grammar, self.max_len
         )
         self.init_method = self.init_report.method_used
-        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.config.train.lr)
+        self.optimizer = Adam(self.policy.parameters(), lr=self.config.train.lr)
         self.lr = self.config.train.lr
         self.health.reset(self.policy, self.optimizer)
         self.baseline, self.reward_var = 0.0, 1.0

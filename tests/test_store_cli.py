@@ -28,7 +28,9 @@ def two_runs():
         r.log_best(a, 256, 0.5, "print(int(input()) + 1)")
         r.log_hint(a, 200, "read two numbers", False, {"gain": 0.1})
         r.end_run(a, "solved", {"seconds": 4.5, "attempts": 256, "attempts_to_solve": 250,
-                                "best_score": 1.0, "solved": True})  # fmt: skip
+                                "best_score": 1.0, "solved": True,
+                                "solution": "x = 5\nprint(x + 3)\n",
+                                "solution_raw": "x = 5\ny = 0\nprint(x + 3 * True)\n"})  # fmt: skip
         b = r.start_run("reverse_string", 0, "random", {}, kind="bench")
         r.end_run(b, "budget", {"seconds": 1.0, "attempts": 5000, "attempts_to_solve": None,
                                 "best_score": 0.125, "solved": False})  # fmt: skip
@@ -49,7 +51,9 @@ def test_history_table(two_runs, capsys):
     assert len(lines) == 3
     first, second = lines[1].split(), lines[2].split()
     assert first[:5] == ["1", "train", "add_two_numbers", "3", "default"]
-    assert first[-5:] == ["4.5", "solved", "256", "250", "1.000"]
+    # the minimal solution on one line, not the one as found
+    assert lines[1].endswith("1.000  x = 5 ⏎ print(x + 3)")
+    assert first[7:12] == ["4.5", "solved", "256", "250", "1.000"]
     assert second[1] == "bench" and second[-4:] == ["budget", "5,000", "-", "0.125"]
 
 

@@ -16,7 +16,7 @@ from typing import Any
 SOCKET_NAME = "altlas-tui.sock"
 MAX_LINE = 8 * 1024 * 1024  # a snapshot is ~10-40 KB; anything this big is not ours
 REMOTE_COMMANDS = frozenset(
-    {"pause", "resume", "toggle_pause", "hint", "reinit", "switch_task", "save"}
+    {"pause", "resume", "toggle_pause", "hint", "reinit", "switch_task", "save", "keep_training"}
 )  # not "stop": a viewer detaches, it does not end the run
 
 

@@ -19,6 +19,7 @@ from altlas_tui.cli.common import (
     positive_int,
 )
 from altlas_tui.cli.progress import RunProgress, print_out
+from altlas_tui.cli.train import init_from_task, warm_start_for
 from engine.errors import InputError
 
 log = logging.getLogger("altlas.cli")
@@ -43,6 +44,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--algo", choices=("default", "random"), help="default or random")
     b.add_argument("--hints", action="store_true", help="allow hints")
     b.add_argument("--json", action="store_true", help="print one JSON array of run summaries")
+    b.add_argument("--init-from", metavar="TASK", help="start every run from the saved policy "
+                   "weights of TASK (same language; compare with a bench without it)")  # fmt: skip
     add_config_flags(b)
     b.set_defaults(func=run)
 
@@ -63,7 +66,16 @@ def run(args: argparse.Namespace) -> int:
     tasks += [load_task(p) for p in args.task_file]
     if not tasks:
         raise InputError("no tasks to run", "--tasks")
+    source = init_from_task(args.init_from)
+    if source is not None and config.train.algo == "random":
+        raise InputError("--algo random has no weights to start from", "command line",
+                         "--init-from")  # fmt: skip
     store = open_store(command="bench")
+    try:  # every task checked before the first run starts
+        warm = {t.name: warm_start_for(store, source, t, config) for t in tasks} if source else {}
+    except BaseException:
+        store.close()
+        raise
     summaries: list[RunSummary] = []
     failed = 0
     control = Control()
@@ -76,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
             label = f"[{n}/{len(runs)}] {task.name} seed {seed}"
             progress = RunProgress(False, args.max_attempts, args.max_seconds, label)
             engine = Engine(config, task, store=BenchStore(store), fresh=True, stop_on_solve=True,
-                            hints=args.hints, seed=seed, on_batch=progress)  # fmt: skip
+                            hints=args.hints, seed=seed, on_batch=progress,
+                            warm_start=warm.get(task.name))  # fmt: skip
             try:
                 summary = engine.run(
                     control, max_attempts=args.max_attempts, max_seconds=args.max_seconds

@@ -9,6 +9,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from altlas_tui.widgets.key_footer import KeyFooter
+from altlas_tui.widgets.offer_bar import OfferBar
 from altlas_tui.widgets.status_bar import StatusBar
 from engine.events import Event
 from engine.snapshot import Snapshot
@@ -39,6 +40,7 @@ class SnapshotScreen(Screen):
     def compose(self) -> ComposeResult:
         yield StatusBar(self.SCREEN_TITLE)
         yield from self.compose_body()
+        yield OfferBar()  # after a solve: next task, keep training or stay
         yield KeyFooter(compact=True)
 
     def compose_body(self) -> ComposeResult:
@@ -66,10 +68,17 @@ class SnapshotScreen(Screen):
             return
         self._last = snap
         self.altlas.remember_best(snap)
+        self.altlas.offers.observe(snap)
         with self.app.batch_update():
             self.query_one(StatusBar).show(snap)
+            self.query_one(OfferBar).show(self.altlas.offers.offer)
             self.apply_snapshot(snap)
         self.applied += 1
+
+    def show_offer(self) -> None:
+        """Show (or hide) the app's current solved-task offer."""
+        if self.is_attached:
+            self.query_one(OfferBar).show(self.altlas.offers.offer)
 
     def apply_snapshot(self, snap: Snapshot) -> None:
         """Render `snap` into this screen's widgets (override)."""

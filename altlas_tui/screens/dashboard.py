@@ -18,7 +18,10 @@ from engine.snapshot import Snapshot
 EVENTS_SHOWN = 12  # newest first; the panel shows as many as fit
 
 
-KIND_LABEL = {"checkpoint_saved": "saved", "task_switched": "switched", "started": "start"}
+KIND_LABEL = {
+    "checkpoint_saved": "saved", "task_switched": "switched", "started": "start",
+    "keep_training": "train on",
+}  # fmt: skip
 
 
 def cases_text(cases: tuple[int, ...]) -> str:
@@ -87,6 +90,9 @@ class DashboardScreen(SnapshotScreen):
         self._set("#task-desc", escape(snap.task_description or ""))
         expected = escape(snap.expected_output.replace("\n", "⏎"))
         self._set("#task-expected", f"[$text-muted]expected output[/]  {expected}")
+        live = self.query_one("#live-panel")
+        # held at a solve nothing is attempted: the stale attempt gives its room to the solution
+        live.set_class(snap.training_stopped, "-stopped")
         self.query_one("#live-code", CodeView).show(snap.last_code, snap.language)
         status = escape(attempt_status(snap))
         out = escape(snap.last_stdout.strip().replace("\n", "⏎")[:60])
@@ -103,11 +109,15 @@ class DashboardScreen(SnapshotScreen):
             [(name, f"{value:+.3f}") for name, value in snap.last_components]
         )
         best = self.query_one("#best-panel")
+        # the solution is the minimised one ([search] minimise); `solution_raw` never shows here
         best.border_title = (
-            f"Solution · {snap.best_score:.3f}"
+            f"✔ Solution · {snap.attempts_to_solve:,} attempts"
+            if snap.solution and snap.attempts_to_solve
+            else "✔ Solution"
             if snap.solution
             else f"Best program · {snap.best_score:.3f}"
         )
+        best.set_class(snap.solution is not None, "-solved")
         self.query_one("#best-code", CodeView).show(snap.solution or snap.best_code, snap.language)
         self.query_one("#counters", KeyValues).show(
             [

@@ -28,6 +28,7 @@ class TaskRow:
     description: str = ""
     difficulty: str = ""
     expected_output: str = ""
+    language: str = "python"
 
 
 def short_name(name: str) -> str:
@@ -56,6 +57,7 @@ def available_tasks(task_file: str | None = None) -> list[TaskRow]:
             description=str(getattr(t, "description", "") or ""),
             difficulty=str(getattr(t, "difficulty", "") or ""),
             expected_output=str(getattr(t, "expected_output", "") or ""),
+            language=str(getattr(t, "target_language", "") or "python"),
         )
         for t in tasks
     ]
@@ -157,6 +159,7 @@ class TasksScreen(SnapshotScreen):
     def best_text(self, name: str) -> str:
         session = self.altlas.best_by_task.get(name)
         past, solved = self.history.get(name, (None, False))
+        solved = solved or name in self.altlas.offers.solved_here  # this session's solves too
         scores = [x for x in (session, past) if x is not None]
         if not scores:
             return "—"

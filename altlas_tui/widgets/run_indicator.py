@@ -44,6 +44,7 @@ class RunIndicator(Static):
     status: reactive[str] = reactive("starting")
     pending: reactive[str] = reactive("")
     solved: reactive[bool] = reactive(False)  # a stopped run that found a solution
+    held: reactive[bool] = reactive(False)  # solved, and the engine stopped training the task
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -53,6 +54,8 @@ class RunIndicator(Static):
         narrow = self.has_class("-narrow")
         if self.pending:
             return f"… {self.pending.upper()}"
+        if self.status == "solved" and self.held:  # not "running": nothing is being tried
+            return "✔ SOLVED" if narrow else "✔ SOLVED · IDLE"
         if self.status == "stopped" and self.solved:
             return "✔ SOLVED" if narrow else "■ STOPPED · SOLVED"
         if narrow:

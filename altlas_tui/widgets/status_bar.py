@@ -65,6 +65,7 @@ class StatusBar(Horizontal):
         self._snap = snap
         self.indicator.status = snap.status
         self.indicator.solved = snap.solution is not None
+        self.indicator.held = snap.training_stopped
         room = self.query_one("#sb-info").content_size.width or 200
         info = next((v for v in info_variants(snap) if len(v) <= room), info_variants(snap)[-1])
         if info != self._info:

@@ -34,6 +34,16 @@ MAX_WARNINGS = 6  # warnings shown at once
 ACTIONS = (None, "lower_lr", "restore_checkpoint", "reinit")
 
 
+class OptimizerLike(Protocol):
+    """What the monitor needs of an optimiser (engine.optim.Adam or a torch.optim one)."""
+
+    param_groups: list[dict[str, Any]]
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
 @dataclass(frozen=True)
 class HealthEvent:
     """A training metric left its healthy band: what, what to do, and what the engine does."""
@@ -83,9 +93,7 @@ class HealthMonitor:
 
     # -- state ------------------------------------------------------------------------------------
 
-    def reset(
-        self, policy: torch.nn.Module, optimizer: torch.optim.Optimizer | None = None
-    ) -> None:
+    def reset(self, policy: torch.nn.Module, optimizer: OptimizerLike | None = None) -> None:
         """Start over from the current weights (after init, reinit or loading a checkpoint)."""
         self._names = [n for n, _ in policy.named_parameters()]
         self._sizes = [p.numel() for p in policy.parameters()]
@@ -98,7 +106,7 @@ class HealthMonitor:
         if optimizer is not None and bool(torch.isfinite(self._prev).all()):
             self.remember(policy, optimizer)
 
-    def remember(self, policy: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:
+    def remember(self, policy: torch.nn.Module, optimizer: OptimizerLike) -> None:
         """Keep an in-memory copy of weights and optimiser state as the last good state."""
         self._good = (
             _clone(policy.state_dict()),
@@ -110,7 +118,7 @@ class HealthMonitor:
     def restore(
         self,
         policy: torch.nn.Module,
-        optimizer: torch.optim.Optimizer,
+        optimizer: OptimizerLike,
         lr: float | None = None,
     ) -> bool:
         """Load the last good copy (weights and optimiser); `lr` overrides its learning rate."""
@@ -147,7 +155,7 @@ class HealthMonitor:
         grad_norms: dict[str, float] | None = None,
         *,
         total_grad_norm: float | None = None,
-        optimizer: torch.optim.Optimizer | None = None,
+        optimizer: OptimizerLike | None = None,
     ) -> list[HealthEvent]:
         """Check one learning step (after `optimizer.step()`); returns the events it raised.
 
@@ -301,7 +309,7 @@ class Repairable(Protocol):
     lr: float
 
     @property
-    def optimizer(self) -> torch.optim.Optimizer: ...
+    def optimizer(self) -> OptimizerLike: ...
 
     @property
     def policy(self) -> torch.nn.Module: ...

@@ -177,7 +177,7 @@ async def test_ctrl_c_quits_the_same_way(harness):
 async def test_keys_are_rebindable_from_config(harness):
     config = Config()
     config.ui.keys = {"pause": "x", "screen_log": "0"}
-    app = harness.app(config)
+    app = harness.app(config, task="basic_loop")  # never solved, so never held by the fake
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app)
         await pilot.press("p")
@@ -247,7 +247,7 @@ async def test_log_screen_filters_by_level(harness):
 
 
 async def test_hidden_screens_do_not_update(harness):
-    app = harness.app()
+    app = harness.app(task="basic_loop")  # trains on: add_two_numbers is held at its solve
     async with app.run_test(size=SIZE) as pilot:
         await started(pilot, app)
         dashboard = app.screen

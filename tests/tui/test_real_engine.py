@@ -19,6 +19,7 @@ def tiny_config() -> Config:
     config.train.embed_size = 8
     config.store.save_interval = 3600
     config.search.gp = False  # attempts counted per policy batch in these tests
+    config.search.keep_training_after_solve = True  # a quick solve must not hold the task
     return config
 
 

@@ -42,7 +42,7 @@ def replay_app(low_bandwidth: bool = False, **changes) -> AltlasApp:
 
 def settle(app, key: str, mode: str):
     async def run_before(pilot) -> None:
-        await wait_for(pilot, lambda: app.bridge.snapshot.status == "running")
+        await wait_for(pilot, lambda: app.bridge.snapshot.status in ("running", "solved"))
         if key:
             await pilot.press(key)
         await wait_for(pilot, lambda: app.current_mode == mode)
@@ -95,6 +95,19 @@ def test_help_screen(snap_compare, size):
     assert snap_compare(
         app, terminal_size=size, press=["question_mark"], run_before=settle(app, "", "dashboard")
     )
+
+
+def test_dashboard_after_a_solve_offers_the_next_task(snap_compare, fixed_tasks):
+    """Held at the solve: the minimal solution in view, no live pane, the offer above the keys."""
+    app = replay_app(status="solved", training_stopped=True, solution="print(5 + 3)",
+                     attempts_to_solve=1184, best_score=1.0, attempts_per_second=0.0)  # fmt: skip
+
+    async def run_before(pilot) -> None:
+        await wait_for(pilot, lambda: app.bridge.snapshot.status == "solved")
+        await wait_for(pilot, lambda: app.offers.offer is not None)
+        await settle(app, "", "dashboard")(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
 
 def test_model_screen_low_bandwidth(snap_compare):
