@@ -66,7 +66,7 @@ class Engine:
         self.hints_enabled = config.hints.enabled if hints is None else hints
         self.seed = config.train.seed if seed is None else seed
         self.snapshot = Snapshot(task_name=self.task.name, status="starting", seed=self.seed,
-                                 algo=config.train.algo)  # fmt: skip
+                                 algo=config.train.algo, language=self._language())  # fmt: skip
         self.trainer: Trainer | None = None
         self.hints: HintManager | None = None
         self._sandbox: Sandbox | None = None
@@ -421,6 +421,10 @@ class Engine:
         self._h_grad: deque[float] = deque(maxlen=HISTORY)
         self._last: BatchStats | None = None
 
+    def _language(self) -> str:
+        """The task's language as the code panes name their lexer ("python", "javascript")."""
+        return (getattr(self.task, "target_language", "") or "python").lower()
+
     def _elapsed(self) -> float:
         end = self._t_end if self._t_end is not None else time.monotonic()
         return max(1e-9, end - self._t_start - self._paused_time)
@@ -469,7 +473,8 @@ class Engine:
             status = "paused" if self._paused else ("solved" if tr and tr.solution else "running")
             status = "solved" if self._paused and self._held_solved else status
         if tr is None:
-            self.snapshot = Snapshot(task_name=self.task.name, status=status, seed=self.seed)
+            self.snapshot = Snapshot(task_name=self.task.name, status=status, seed=self.seed,
+                                     language=self._language())  # fmt: skip
             return
         st = self._last
         elapsed = self._elapsed()
@@ -497,7 +502,8 @@ class Engine:
         hm = self.hints
         self.snapshot = Snapshot(
             task_name=self.task.name, task_description=self.task.description,
-            expected_output=self.task.expected_output, status=status, algo=self.config.train.algo,
+            language=self._language(), expected_output=self.task.expected_output, status=status,
+            algo=self.config.train.algo,
             seed=self.seed, batch=tr.batches, attempts=tr.attempts, total_attempts=tr.total_attempts,
             elapsed=elapsed,
             # paused: nothing is being attempted, so the rate shown is zero, not the last one

@@ -51,6 +51,7 @@ class Snapshot:
 
     task_name: str = ""
     task_description: str = ""
+    language: str = "python"  # the task's target_language: the code panes highlight with it
     expected_output: str = ""
     status: str = "starting"  # starting | running | paused | solved | stopped | error
     algo: str = "default"

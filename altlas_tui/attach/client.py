@@ -137,8 +137,9 @@ class RemoteEngine:
                 self.conn.sock.close()
 
     def _read(self) -> None:
-        self.conn.sock.settimeout(None)
         try:
+            # inside the try: a viewer that detaches at once has closed the socket already
+            self.conn.sock.settimeout(None)
             while True:
                 messages = self.conn.reader.messages()
                 if messages is None:

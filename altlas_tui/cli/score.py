@@ -22,7 +22,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     s.add_argument("--task", help="task name")
     s.add_argument("--task-file", metavar="PATH", help="a task JSON file")
-    s.add_argument("files", nargs="+", metavar="FILE", help="Python programs ('-' for stdin)")
+    s.add_argument(
+        "files", nargs="+", metavar="FILE", help="programs in the task's language ('-' for stdin)"
+    )
     s.add_argument("--json", action="store_true", help="JSON output (a list for several files)")
     add_config_flags(s)
     s.set_defaults(func=run)
@@ -48,8 +50,7 @@ def result_json(result: Any) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.sandbox import Sandbox
-    from engine.scorer import score_program
+    from engine.languages.scoring import score_programs
     from engine.tasks import load_task
 
     config = load_config(args)
@@ -64,8 +65,8 @@ def run(args: argparse.Namespace) -> int:
             )
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(f"cannot read the program: {exc.__class__.__name__}", name) from None
-    with Sandbox(config.sandbox) as sandbox:
-        results = [score_program(task, code, sandbox.run_many) for code in codes]
+    # the task's language picks the scorer and the runner (Python: the sandbox; JS: node)
+    results = score_programs(task, codes, config.sandbox)
     if args.json:
         data = [result_json(r) for r in results]
         print_out(json.dumps(data if len(data) > 1 else data[0]))

@@ -93,7 +93,7 @@ class DashboardScreen(SnapshotScreen):
         live = self.query_one("#live-panel")
         # held at a solve nothing is attempted: the stale attempt gives its room to the solution
         live.set_class(snap.training_stopped, "-stopped")
-        self.query_one("#live-code", CodeView).show(snap.last_code)
+        self.query_one("#live-code", CodeView).show(snap.last_code, snap.language)
         status = escape(attempt_status(snap))
         out = escape(snap.last_stdout.strip().replace("\n", "⏎")[:60])
         cases = cases_text(snap.attempt_cases)
@@ -118,7 +118,7 @@ class DashboardScreen(SnapshotScreen):
             else f"Best program · {snap.best_score:.3f}"
         )
         best.set_class(snap.solution is not None, "-solved")
-        self.query_one("#best-code", CodeView).show(snap.solution or snap.best_code)
+        self.query_one("#best-code", CodeView).show(snap.solution or snap.best_code, snap.language)
         self.query_one("#counters", KeyValues).show(
             [
                 ("attempts", f"{snap.attempts:,}"),

@@ -8,7 +8,9 @@ from textual.widgets import Static
 
 
 class CodeView(Static):
-    """Python source highlighted with the app theme's colours; re-rendered only when it changes."""
+    """A program highlighted in its task's language with the app theme's colours.
+
+    Re-rendered only when the code or the language changes."""
 
     DEFAULT_CSS = """
     CodeView {
@@ -26,15 +28,18 @@ class CodeView(Static):
         super().__init__(Content(placeholder), **kwargs)
         self.placeholder = placeholder
         self.code: str | None = None
+        self.language = "python"
 
-    def show(self, code: str) -> None:
-        if code == self.code:
+    def show(self, code: str, language: str = "python") -> None:
+        """Show `code` highlighted as `language` (a Pygments lexer name: "python", "javascript";
+        an unknown name shows plain text)."""
+        if code == self.code and language == self.language:
             return
-        self.code = code
+        self.code, self.language = code, language
         if not code.strip():
             self.update(Content(self.placeholder))
             return
-        lines = highlight(code, language="python").split("\n")
+        lines = highlight(code, language=language).split("\n")
         width = len(str(len(lines)))
         numbered = [
             Content.assemble((f"{n:>{width}} ", "$text-muted"), line)

@@ -39,6 +39,11 @@ def score_program(task, code: str, run_many=None, length: int | None = None) -> 
     runner, runs it in a fresh Sandbox; `length` defaults to the program's token count."""
     from engine.reward.shaping import token_length
 
+    if (getattr(task, "target_language", "") or "python").lower() != "python":
+        from engine.languages.scoring import score_programs  # the task language's scorer, runner
+
+        lengths = None if length is None else [length]
+        return score_programs(task, [code], runner=run_many, lengths=lengths)[0]
     scorer = TaskScorer(task)
     n = token_length(task, code) if length is None else length
     if run_many is not None:

@@ -4,8 +4,10 @@ required values the task's own patterns leave inert. Built once per task (one sa
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from engine.reward.cases import (
     RequiredValue,
@@ -67,12 +69,19 @@ def _out(r: ExecLike, task: Task) -> str | None:
     return text or None
 
 
-def build_expectations(task: Task, run_cases: RunCases) -> Expectations:
+def build_expectations(
+    task: Task,
+    run_cases: RunCases,
+    pattern: Callable[[str, list[RequiredValue]], Any] | None = None,
+) -> Expectations:
     """Derive (legacy) or read (tests) the cases, run the patterns once on them, keep the
-    profiles and the cases someone has an opinion on."""
+    profiles and the cases someone has an opinion on. `pattern` reads a valid pattern in the
+    task's language (default: Python's `_pattern`; JavaScript: `javascript.cases.js_pattern`):
+    an object with `_Pattern`'s fields, or None when it does not parse."""
     values = required_values(task)
     cases = build_cases(task, values)
-    patterns = [p for p in (_pattern(s, values) for s in task.valid_patterns) if p is not None]
+    read = pattern or _pattern
+    patterns = [p for p in (read(s, values) for s in task.valid_patterns) if p is not None]
     sources = [p.source for p in patterns] + [
         v for p in patterns for _, vs in p.variants for v in vs
     ]

@@ -160,3 +160,33 @@ def test_invalid_programs_are_refused(src: str) -> None:
     assert tok.unk not in ids
     _, ok = g.trace(ids, 80)
     assert not ok
+
+
+INPUT_TASK = SimpleNamespace(
+    required_numbers=[], required_strings=["even", "odd"], description="", valid_patterns=[],
+    tests=[SimpleNamespace(inputs={"n": 4, "nums": [1, 2]})],
+)  # fmt: skip
+
+
+@needs_node
+def test_input_names_are_read_from_the_first_token() -> None:
+    tok = Tokenizer.for_task(INPUT_TASK)
+    assert tok.input_names == ("n", "nums") and "nums" in tok.index
+    g = Grammar(tok)
+    assert {tok.tokens[i] for i in g.input_ids} == {"n", "nums"}
+    # readable and assignable at once; never redeclared at the top level
+    for src, ok in [("console.log(nums[0] + n);", True), ("n += 1;\nconsole.log(n);", True),
+                    ("let n = 2;\nconsole.log(n);", False),
+                    ("if (n > 1) {\n  let n = 2;\n  console.log(n);\n}", True)]:  # fmt: skip
+        ids = tok.encode(src) + [tok.eos]
+        assert tok.unk not in ids
+        assert g.trace(ids, 60)[1] is ok, src
+    sources = [tok.decode(ids) for ids in sample(g, 3000, 30, seed=3)]
+    assert node_syntax_errors(sources) == []
+    assert sum("nums" in s for s in sources) > 300 and sum(" n" in s for s in sources) > 300
+    cases = [{"n": 4, "nums": [1, 2]}, {"n": -3, "nums": [5]}]
+    with JSRunner(SandboxConfig(workers=2, timeout=0.02)) as js:
+        grid = js.run_cases(sources, cases)
+    bad = [(src, r.error) for src, row in zip(sources, grid, strict=True) for r in row
+           if r.error.startswith(("SyntaxError", "ReferenceError"))]  # fmt: skip
+    assert bad == []

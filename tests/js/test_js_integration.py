@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -76,10 +77,30 @@ def test_js_reward(runner: JSRunner, code: str, success: bool, reason: str) -> N
         assert 0.0 <= result.score < 0.95
 
 
-def test_inert_values_of_the_patterns_are_exempt(runner: JSRunner) -> None:
+def test_derived_cases_need_both_branches_as_in_python(runner: JSRunner) -> None:
+    # "all equal" binds 10 > 10: the patterns print 'Less or equal' there (Python's rule too)
     task = load_task("js_conditional_check")
-    ok = "if (15 > 10) {\n  console.log('Greater');\n}"
-    assert JSTaskScorer(task).score_many([ok], runner.run_many, [9])[0].success
+    no_else = "if (15 > 10) {\n  console.log('Greater');\n}"
+    both = "if (15 > 10) {\n  console.log('Greater');\n} else {\n  console.log('Less or equal');\n}"
+    no, yes = JSTaskScorer(task).score_many([no_else, both], runner.run_many, [9, 15])
+    assert yes.success and yes.case_counts == (5, 5, 2, 2)
+    assert not no.success and any("'Less or equal'" in r for r in no.reasons), no.reasons
+
+
+def test_inert_values_of_the_patterns_are_exempt(runner: JSRunner, tmp_path) -> None:
+    # the pattern holds 5 in a list it never reads at that place: a program may too
+    data = {
+        "name": "js_third", "description": "print the third of 1..5", "target_language": "javascript",
+        "success_criteria": {"type": "code_pattern", "expected_output": "3",
+                             "valid_patterns": ["console.log([1, 2, 3, 4, 5][2]);"]},
+        "constraints": {"required_numbers": [5]},
+    }  # fmt: skip
+    path = tmp_path / "js_third.json"
+    path.write_text(json.dumps(data))
+    scorer = JSTaskScorer(load_task(str(path)))
+    ok = scorer.score_many(["console.log([1, 2, 3, 4, 5][2]);"], runner.run_many, [9])[0]
+    assert ok.success, ok.reasons
+    assert scorer.expect is not None and scorer.expect.inert_allowed == frozenset({0})
 
 
 def test_trainer_runs_js_batches(runner: JSRunner) -> None:

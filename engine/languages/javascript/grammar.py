@@ -12,7 +12,9 @@ after its declaration statement ended (`let x = x` is impossible: TDZ), `let`/`c
 redeclare a name of the same scope (a SyntaxError in JavaScript), blocks end their declarations,
 a `for` header's `let` lives until the loop's `}`, a function's parameters until its `}`, `const`
 names are never assigned, assignments only to declared names, `return` only in functions, `break`
-only in loops, a program ends only after it printed.
+only in loops, a program ends only after it printed. A task's input names (globals bound before
+the program runs) are readable and assignable from the first token and never redeclared at the
+top level; such tasks get the digits 0-2 plus their own numbers (as Python's grammar).
 
 States, rows of costs, masks, `step`, `trace`, `maybe_reset`: exactly as in engine.grammar (see its
 docstring): the mask at a step is `cost <= remaining`, so every finished sample parses.
@@ -35,6 +37,7 @@ from engine.languages.javascript.tokenizer import (
 BLOCKED = 30000  # cost of a token that is not allowed (int16 friendly)
 PRINT_COST = 5  # fewest tokens of a print statement: console.log ( 1 ) ;
 
+IO_DIGITS = ("0", "1", "2")  # number literals offered to tasks with inputs (plus their own)
 EXPR_BUILTINS = ("Math.max", "Math.min", "Math.abs", "Math.floor", "String", "Number")
 
 
@@ -69,12 +72,20 @@ class Grammar:
         def ids(names) -> frozenset[int]:
             return frozenset(idx[n] for n in names if n in idx)
 
-        numbers = [t for t in tok.task_tokens if not t.startswith(("'", '"'))]
-        strings = [t for t in tok.task_tokens if t.startswith(("'", '"'))]
-        self.var_ids = ids(VARIABLES[:max_names])
+        inputs = [n for n in getattr(tok, "input_names", ()) if n in idx]
+        literals = [t for t in tok.task_tokens if t not in inputs]
+        numbers = [t for t in literals if not t.startswith(("'", '"'))]
+        strings = [t for t in literals if t.startswith(("'", '"'))]
+        # As in Python's grammar: tasks with inputs compute from them, so a few small constants
+        # suffice, and the inputs take the place of some free names.
+        digits = IO_DIGITS if inputs else DIGITS
+        free = [v for v in VARIABLES if v not in inputs]
+        n_free = max(2, max_names - len(inputs)) if inputs else max_names
+        self.input_ids = ids(inputs)
+        self.var_ids = ids(free[:n_free]) | self.input_ids
         self.func_ids = ids(FUNCTIONS[:max_functions])
         classes: dict[str, frozenset[int]] = {
-            "NUMBER": ids(list(DIGITS) + numbers),
+            "NUMBER": ids(list(digits) + numbers),
             "STRING": ids(strings),
             "TARGET": self.var_ids,
             "CONST_TARGET": self.var_ids,
@@ -286,7 +297,10 @@ class Grammar:
         self._rows = np.full((1024, self.vocab_size), BLOCKED, dtype=np.int16)
         self._tokclass: list[np.ndarray] = []
         start = (self.sym["program"],)
-        self.start = self._intern(_StateKey(start, 0, 0, 0, 0, (), -1, False))
+        # inputs: readable and assignable at once, never redeclared at the top level (`let n`
+        # there would hide the input; a nested block may shadow it, TDZ-safe like any name)
+        bound = sum(1 << t for t in self.input_ids)
+        self.start = self._intern(_StateKey(start, bound, 0, bound, 0, (), -1, False))
         self.done = len(self._keys)
         self._keys.append(_StateKey((), 0, 0, 0, 0, (), -1, True))
         self._tokclass.append(np.full(self.vocab_size, -1, dtype=np.int32))

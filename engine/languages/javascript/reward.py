@@ -10,26 +10,40 @@ What differs, and why:
   * Parsing and constraints use the ESTree of esprima and the JS constraint checker
     (`engine.languages.javascript.constraints`): same meaning as Python's (real operator nodes,
     live constructs only, called functions whose result reaches the output).
-  * Required numbers and strings are then checked on the cases as in Python, but more simply:
-    for a program that passes some visible case, one variant per occurrence of the value (found
-    by esprima ranges and replaced in the source text: n -> (n + 1), s -> s + "~") is run on the
-    visible cases; the value counts only if every occurrence changes some visible output. So
-    `console.log(3 + !5 + 5)` gets no credit for 5. As in Python, a value some valid pattern
-    holds inertly (15 in `15 > 10`) is exempt. Python's rewriting of the values into globals is
-    not reproduced (the source text is edited instead).
-  * Legacy tasks (no `tests`) are scored on case 0 only: Python derives extra cases by
-    substituting the required values into every valid pattern; not built for JS yet. The
-    hard-coding rule still stops `console.log(8)`.
+  * Cases as in Python (`engine.reward.expect.build_expectations`, with the JS pattern reader
+    of `engine.languages.javascript.cases`): every occurrence of a required number or string is
+    rewritten into a global the case binds, so legacy tasks (no `tests`) get Python's 7-10
+    derived cases (shifted, one value changed, all equal, hidden scaled up/down) with expected
+    outputs from the valid patterns; `console.log(8)` fails them, not only the hard-coding rule.
+  * Required numbers and strings are then checked on the cases as in Python: for a program that
+    passes some visible case, each occurrence is run reading its value's two perturbed twins
+    on the visible cases; the value counts only if every occurrence changes some visible output
+    with one of them (a variant that crashes proves nothing). So `console.log(3 + !5 + 5)` gets
+    no credit for 5. As in Python, a value some valid pattern holds inertly is exempt.
+  * Cost (7 runs per program instead of 1): on legacy tasks a program holding no required value
+    runs on case 0 only (it prints the same on every case), and on the node runner a program
+    that overran its timeout on a case is not run on its later ones (`stop_on_timeout`).
 Programs run only in the runner the caller passes (the JS runner); nothing here executes code.
 """
 
 from __future__ import annotations
 
-import json
+import re
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from engine.languages.javascript.cases import (
+    Occurrence,
+    find_occurrences,
+    js_pattern,
+    may_hold_values,
+    occurrence_sources,
+    parse_ranges,
+    rewritten,
+    value_index,
+)
 from engine.languages.javascript.constraints import (
     Analysis as Liveness,
 )
@@ -42,14 +56,26 @@ from engine.languages.javascript.constraints import (
     string_matches,
     walk,
 )
-from engine.reward.cases import ScoreCase, task_profile
-from engine.reward.execute import ExecLike, cases_runner
-from engine.reward.expect import Expectations
+from engine.languages.javascript.runner import JSRunner
+from engine.reward.execute import ExecLike, cases_runner, takes_cases
+from engine.reward.expect import Expectations, build_expectations
 from engine.reward.score import ScoreResult, ScoreWeights, TaskScorer
 from engine.reward.verdict import Analysis
 from engine.tasks import Task, normalise_output
 
 __all__ = ["JSConstraint", "JSTaskScorer", "js_constraints"]
+
+# Words through which a program could tell one legacy case from another without a required
+# value of its own: our globals' names, the global object, the clock and randomness.
+_CASE_READERS = re.compile(r"altlas|globalThis|\bthis\b|\bObject\b|\bReflect\b|random|Date")
+
+
+@dataclass
+class JSAnalysis(Analysis):
+    """Analysis plus where the required values occur (for the twin variants, without a reparse)."""
+
+    occurrences: tuple[Occurrence, ...] = ()
+    checked: bool = False  # value variants run once per text (analyses are cached)
 
 
 class JSConstraint:
@@ -99,7 +125,8 @@ class JSTaskScorer(TaskScorer):
     """Scores JavaScript programs for one task (see the module docstring for what differs)."""
 
     def __init__(self, task: Task, weights: ScoreWeights | None = None) -> None:
-        self._inert: frozenset[int] = frozenset()  # set by prepare
+        self._inert: frozenset[int] = frozenset()  # constraint indices; set by prepare
+        self._value_of: dict[int, int] = {}  # constraint index -> required value index
         super().__init__(task, weights)
 
     # the base class's language hooks, for JavaScript
@@ -114,12 +141,15 @@ class JSTaskScorer(TaskScorer):
         return _literal(node)
 
     def _analyse(self, code: str) -> tuple[Analysis, None]:
-        tree = parse(code)
+        values = self.expect.values if self.expect else []
+        ranged = may_hold_values(code, values)  # offsets only where values may need rewriting
+        tree = parse_ranges(code) if ranged else parse(code)
         if tree is None:
             return Analysis(parses=False, syntax_error="invalid JavaScript"), None
         try:
             live = Liveness(tree)
             nodes = list(walk(tree))
+            occurrences = find_occurrences(tree, code, values) if ranged else []
         except RecursionError:
             return Analysis(parses=False, syntax_error="nested too deeply"), None
         static: list[tuple[bool, str]] = []
@@ -139,46 +169,26 @@ class JSTaskScorer(TaskScorer):
                 break
         met = tuple(ok for ok, _ in static)
         reasons = tuple(why for ok, why in static if not ok)
-        # `met` is final here (static liveness only), so score_many plans no variants.
-        return Analysis(True, "", code, tuple(static), hardcoded, met, reasons), None
+        exec_src = rewritten(code, occurrences) if occurrences else code
+        # `met` holds the static verdicts; score_many withdraws value credit after the variants
+        return JSAnalysis(True, "", exec_src, tuple(static), hardcoded, met, reasons,
+                          tuple(occurrences)), None  # fmt: skip
 
     def prepare(self, runner: Any) -> Expectations:
-        """The task's cases (its tests, or case 0) and the profile they expect; no runs needed."""
+        """The task's cases (its tests, or Python's derived cases for the legacy format) and the
+        profiles its valid patterns print on them: the patterns run once, in the runner."""
         if self.expect is None:
-            task = self.task
-            if task.tests:
-                cases = [ScoreCase(t.bindings(), t.bindings(), t.hidden, f"case {i}")
-                         for i, t in enumerate(task.tests)]  # fmt: skip
-            else:
-                cases = [ScoreCase({}, {}, False, "case 0")]
-            self.expect = Expectations(cases, [task_profile(task, cases)], [])
-            self._inert = self._inert_in_patterns(cases_runner(runner))
-            self._analyses.clear()
-        return self.expect
-
-    def _inert_in_patterns(self, run_cases: Any) -> frozenset[int]:
-        """Constraint indices of values some valid pattern holds inertly (15 in `15 > 10`:
-        15 + 1 is still greater), as Python's `inert_allowed`: those need no effect."""
-        assert self.expect is not None
-        full = Analysis(True, met=(True,) * len(self.constraints))
-        plans = [(src, self._value_variants(src, full)) for src in self.task.valid_patterns]
-        plans = [(src, plan) for src, plan in plans if plan]
-        srcs = list(
-            dict.fromkeys(
-                [src for src, _ in plans] + [v for _, plan in plans for _, vs in plan for v in vs]
+            self.expect = build_expectations(self.task, cases_runner(runner), pattern=js_pattern)
+            values = self.expect.values
+            self._value_of = {
+                i: k for i, c in enumerate(self.constraints) if c.kind in ("number", "string")
+                if (k := value_index(values, c.kind, c.value)) is not None
+            }  # fmt: skip
+            self._inert = frozenset(
+                i for i, k in self._value_of.items() if k in self.expect.inert_allowed
             )
-        )
-        if not srcs:
-            return frozenset()
-        vis = [self.expect.cases[j].bindings for j in self.expect.visible]
-        out = dict(zip(srcs, run_cases(srcs, vis), strict=True))
-        inert: set[int] = set()
-        for src, plan in plans:
-            base = [(r.status, r.stdout) for r in out[src]]
-            for i, vs in plan:
-                if any([(r.status, r.stdout) for r in out[v]] == base for v in vs):
-                    inert.add(i)
-        return frozenset(inert)
+            self._analyses.clear()  # executable texts depend on the required values
+        return self.expect
 
     # ---- scoring: TaskScorer.score_many with the JS value variants ----------------------------
 
@@ -189,7 +199,7 @@ class JSTaskScorer(TaskScorer):
         of the programs that pass some visible case (not checked before) in one more."""
         clock = time.perf_counter
         t0 = clock()
-        run_cases = cases_runner(runner)
+        run_cases = self._cases_runner(runner)
         expect = self.prepare(run_cases)
         t1 = clock()
         analyses = [self._analysis(c)[0] for c in codes]
@@ -198,19 +208,20 @@ class JSTaskScorer(TaskScorer):
         t2 = clock()
         runs: dict[str, list[ExecLike]] = {}
         if todo:
-            grid = run_cases([by_code[c].exec_src for c in todo], expect.bindings)
-            runs = dict(zip(todo, grid, strict=True))
+            runs = self._run_all(todo, by_code, run_cases, expect)
         t3 = clock()
         planned = []
         for code in todo:
             a = by_code[code]
             if getattr(a, "checked", False) or not self._passes_some(runs[code]):
                 continue
-            a.checked = True  # type: ignore[attr-defined]  # once per text (analyses are cached)
+            a.checked = True  # type: ignore[attr-defined]  # once per text (JSAnalysis)
             plan = self._value_variants(code, a)
             if plan:
                 planned.append((code, plan))
-        srcs = list(dict.fromkeys(v for _, plan in planned for _, vs in plan for v in vs))
+        srcs = list(
+            dict.fromkeys(v for _, plan in planned for _, gs in plan for g in gs for v in g)
+        )
         t4 = clock()
         outcome: dict[str, list[ExecLike]] = {}
         if srcs:
@@ -231,54 +242,86 @@ class JSTaskScorer(TaskScorer):
         tm["variants"] += len(srcs)
         return results
 
-    def _value_variants(self, code: str, a: Analysis) -> list[tuple[int, list[str]]]:
-        """(constraint index, one source per occurrence with that occurrence perturbed) for
-        each required number/string the static check credited."""
-        import esprima  # only programs that pass a case get here
+    def _run_all(
+        self,
+        todo: list[str],
+        by_code: dict[str, Analysis],
+        run_cases: Any,
+        expect: Expectations,
+    ) -> dict[str, list[ExecLike]]:
+        """Every program on every case, in one runner call. Legacy cases differ only in the
+        required values' globals, so a program that holds none of them (and reaches no global
+        or clock another way) prints the same on every case: it runs on case 0 only and that
+        result stands for all (its row is the same object repeated)."""
+        n = len(expect.bindings)
+        once = set()
+        if not self.task.tests and n > 1:
+            once = {c for c in todo if not getattr(by_code[c], "occurrences", ())
+                    and not _CASE_READERS.search(c)}  # fmt: skip
+        full = [c for c in todo if c not in once]
+        single = [c for c in todo if c in once]
+        out: dict[str, list[ExecLike]] = {}
+        if full:
+            srcs = [by_code[c].exec_src for c in full]
+            out.update(zip(full, run_cases(srcs, expect.bindings), strict=True))
+        if single:
+            grid = run_cases([by_code[c].exec_src for c in single], expect.bindings[:1])
+            out.update((c, row * n) for c, row in zip(single, grid, strict=True))
+        return {c: out[c] for c in todo}
 
-        try:
-            tree = esprima.parseScript(code, {"range": True}).toDict()
-        except Exception:  # noqa: BLE001 - parsed before; any failure: keep the static verdict
-            return []
-        nodes = list(walk(tree))
+    def _cases_runner(self, runner: Any) -> Any:
+        """The RunCases for this task. Legacy tasks on the node runner: a program that times out
+        on a case is not run on its later ones (they differ only in the required values, it has
+        failed the task as written already, and each run would cost the full timeout)."""
+        js = runner if isinstance(runner, JSRunner) else getattr(runner, "__self__", None)
+        if not self.task.tests and isinstance(js, JSRunner):
+            return takes_cases(
+                lambda codes, cases: js.run_cases(codes, cases, stop_on_timeout=True)
+            )
+        return cases_runner(runner)
+
+    def _value_variants(self, code: str, a: Analysis) -> list[tuple[int, list[list[str]]]]:
+        """(constraint index, per occurrence of its value the sources reading each perturbed
+        twin there) for each required number/string the static check credited."""
+        occ = list(getattr(a, "occurrences", ()))
         plan = []
-        for i, c in enumerate(self.constraints):
-            if c.kind not in ("number", "string") or not (a.met and a.met[i]):
+        for i, k in self._value_of.items():
+            if not (a.met and a.met[i]) or i in self._inert:
                 continue
-            if i in self._inert:
-                continue
-            found = [n for n in nodes if c.matches(n)]
-            if c.kind == "number":  # `-5` matches as a whole: skip the inner literal 5
-                inner = {id(n["argument"]) for n in found if n["type"] == "UnaryExpression"}
-                found = [n for n in found if id(n) not in inner]
-            vs = []
-            for n in found:
-                lo, hi = n["range"]
-                new = f"({c.value!r} + 1)" if c.kind == "number" else json.dumps(c.value + "~")
-                vs.append(code[:lo] + new + code[hi:])
-            plan.append((i, vs))
+            groups = [occurrence_sources(code, occ, n) for n, o in enumerate(occ) if o[0] == k]
+            if groups:
+                plan.append((i, groups))
         return plan
 
     def _judge(
         self,
         a: Analysis,
-        plan: list[tuple[int, list[str]]],
+        plan: list[tuple[int, list[list[str]]]],
         rs: list[ExecLike],
         outcome: dict[str, list[ExecLike]],
     ) -> None:
         """Withdraw a value's credit when some occurrence of it changes no visible output."""
         assert self.expect is not None and a.met is not None
-        task, vis = self.task, self.expect.visible
-        base = [normalise_output(rs[j].stdout or "", task) if rs[j].status == "ok" else None
-                for j in vis]  # fmt: skip
+        vis = self.expect.visible
         met, reasons = list(a.met), list(a.reasons or ())
-        for i, vs in plan:
-            for v in vs:
-                got = [normalise_output(r.stdout or "", task) if r.status == "ok" else None
-                       for r in outcome[v]]  # fmt: skip
-                if got == base:
+        for i, groups in plan:
+            for group in groups:
+                if not any(self._changed(rs, outcome[v], vis) for v in group):
                     met[i] = False
                     reasons.append(f"{self.constraints[i].label} does not count: changing one "
                                    "of its occurrences changes no output")  # fmt: skip
                     break
         a.met, a.reasons = tuple(met), tuple(reasons)
+
+    def _changed(self, base: list[ExecLike], var: list[ExecLike], vis: list[int]) -> bool:
+        """Whether a variant changed some visible output (as Python's `_effect`: a variant
+        that fails where the program ran proves nothing; one that runs where it failed does)."""
+        task = self.task
+        for r, j in zip(var, vis, strict=True):
+            b = base[j]
+            if r.status == "ok" and b.status == "ok":
+                if normalise_output(r.stdout or "", task) != normalise_output(b.stdout or "", task):
+                    return True
+            elif r.status == "ok":
+                return True
+        return False

@@ -342,18 +342,26 @@ class JSRunner:
         return [row[0] for row in self._run(codes, [None], timeout)]
 
     def run_cases(
-        self, codes: list[str], cases: list[dict[str, Any]], timeout: float | None = None
+        self,
+        codes: list[str],
+        cases: list[dict[str, Any]],
+        timeout: float | None = None,
+        stop_on_timeout: bool = False,
     ) -> list[list[ExecResult]]:
-        """Run every program on every case (a case's items become globals); grid[i][j]."""
+        """Run every program on every case (a case's items become globals); grid[i][j].
+
+        `stop_on_timeout`: a program that overran its timeout on a case (really ran that long,
+        not starved by a loaded machine) is not run on its later cases of the same request:
+        they are reported `timeout` too (each would cost the full timeout again)."""
         encoded: list[str | None] = []
         for j, case in enumerate(cases):
             if not isinstance(case, dict) or not all(isinstance(k, str) for k in case):
                 raise ValueError(f"case {j}: expected a dict with string keys")
             encoded.append(json.dumps(case))
-        return self._run(codes, encoded, timeout)
+        return self._run(codes, encoded, timeout, stop_on_timeout)
 
     def _run(
-        self, codes: list[str], cases: list[str | None], timeout: float | None
+        self, codes: list[str], cases: list[str | None], timeout: float | None, stop: bool = False
     ) -> list[list[ExecResult]]:
         if timeout is None:
             timeout = self.cfg.timeout
@@ -372,7 +380,7 @@ class JSRunner:
                 todo.extend((i, j) for j in range(n_cases))
         attempts: dict[tuple[int, int], int] = {}
         with self.lock:
-            self._schedule(codes, cases, timeout, grid, todo, attempts)
+            self._schedule(codes, cases, timeout, grid, todo, attempts, stop)
         return [
             [r if r is not None else ExecResult("killed", "", "lost", 0.0) for r in row]
             for row in grid
@@ -386,6 +394,7 @@ class JSRunner:
         grid: list[list[ExecResult | None]],
         todo: deque[tuple[int, int]],
         attempts: dict[tuple[int, int], int],
+        stop: bool = False,
     ) -> None:
         chunk_runs = max(1, min(CHUNK_RUNS, -(-len(todo) // (2 * len(self.pool)))))
         busy: dict[int, _Worker] = {}
@@ -398,7 +407,7 @@ class JSRunner:
                     if w.programs >= self.cfg.recycle_every:
                         self._replace_idle(w)
                         continue
-                    self._send_chunk(w, codes, cases, timeout, todo, chunk_runs)
+                    self._send_chunk(w, codes, cases, timeout, todo, chunk_runs, stop)
                     busy[w.fd_out] = w
             if not busy:
                 continue
@@ -440,11 +449,16 @@ class JSRunner:
         timeout: float,
         todo: deque[tuple[int, int]],
         chunk_runs: int,
+        stop: bool = False,
     ) -> None:
         runs: list[tuple[int, int]] = []
         while todo and len(runs) < chunk_runs:
             runs.append(todo.popleft())
-        # Group consecutive runs of one program into a unit (compiled once per case in the worker).
+        # a program's cases stay together: the worker runs them in one call
+        while todo and todo[0][0] == runs[-1][0]:
+            runs.append(todo.popleft())
+        # Group consecutive runs of one program into a unit (compiled once in the worker; its
+        # cases run in one timed call unless the program may queue microtasks).
         units: list[list[Any]] = []
         unit_of: list[int] = []
         for i, j in runs:
@@ -456,7 +470,8 @@ class JSRunner:
         w.chunk_units = unit_of
         w.sent_at = time.monotonic()
         try:
-            w.send({"timeout": timeout, "max_output": self.cfg.max_output, "units": units})
+            w.send({"timeout": timeout, "max_output": self.cfg.max_output, "units": units,
+                    "stop_on_timeout": stop})  # fmt: skip
         except (BrokenPipeError, OSError):
             pass  # noticed as a dead worker by the loop
 

@@ -112,11 +112,19 @@ class Tokenizer:
 
     language = "javascript"
 
-    def __init__(self, extra_generative: Iterable[str] = (), extra_encodable: Iterable[str] = ()):
+    def __init__(
+        self,
+        extra_generative: Iterable[str] = (),
+        extra_encodable: Iterable[str] = (),
+        input_names: Iterable[str] = (),
+    ):
         tokens: list[str] = list(BASE_VOCAB)
         seen = set(tokens)
         self.task_tokens: list[str] = []
-        for t in list(extra_generative):
+        # a task's input names are globals bound before the program runs: the grammar lets
+        # them be read (and assigned) from the first token
+        self.input_names: tuple[str, ...] = tuple(dict.fromkeys(input_names))
+        for t in [*self.input_names, *extra_generative]:
             if t not in seen:
                 tokens.append(t)
                 seen.add(t)
@@ -132,8 +140,10 @@ class Tokenizer:
 
     @classmethod
     def for_task(cls, task: object) -> Tokenizer:
+        from engine.tokenizer import task_input_names
+
         gen, extra = task_literals(task)
-        return cls(gen, extra)
+        return cls(gen, extra, task_input_names(task))
 
     def __len__(self) -> int:
         return len(self.tokens)

@@ -27,10 +27,37 @@ def _short(src: str, limit: int = 60) -> str:
     return one if len(one) <= limit else one[: limit - 3] + "..."
 
 
+# Names a JavaScript program cannot bind as a global input: reserved words, and the globals the
+# grammar writes (an input `console` would hide the output).
+JS_RESERVED = frozenset(
+    """
+    break case catch class const continue debugger default delete do else enum export extends
+    false finally for function if import in instanceof new null return super switch this throw
+    true try typeof var void while with yield let static implements interface package private
+    protected public await arguments eval undefined NaN Infinity globalThis console Math String
+    Number Object Array JSON
+""".split()
+)
+
+
+def _input_problems(task: Any) -> list[tuple[str, str]]:
+    problems = []
+    for i, case in enumerate(getattr(task, "tests", ()) or ()):
+        for name in case.inputs:
+            if name in JS_RESERVED:
+                problems.append((f"success_criteria.tests[{i}].inputs.{name}",
+                                 f"{name!r} is reserved or a global in JavaScript; choose "
+                                 "another name"))  # fmt: skip
+        if problems:
+            break  # the same names in every case (the loader checks): report them once
+    return problems
+
+
 def task_problems(task: Any, runner: Any) -> list[tuple[str, str]]:
     """Every inconsistency of a structurally valid JavaScript task as (field, message) pairs."""
-    if not task.valid_patterns:
-        return []
+    problems_in_inputs = _input_problems(task)
+    if problems_in_inputs or not task.valid_patterns:
+        return problems_in_inputs
     fields = task.pattern_fields or tuple(
         f"success_criteria.valid_patterns[{i}]" for i in range(len(task.valid_patterns))
     )
@@ -54,25 +81,29 @@ def task_problems(task: Any, runner: Any) -> list[tuple[str, str]]:
                 problems.append(
                     (f"constraints.{key}[{i}]", f"{value!r} appears in none of the valid patterns")
                 )
-    expected = normalise_output(task.expected_output, task)
-    results = runner.run_many([src for src, _, _ in parsed], timeout=1.0)
+    # every pattern on every test case (inputs bound as globals), as for Python; the legacy
+    # format: once, against the task's expected output
+    cases = [t.bindings() for t in task.tests] or [{}]
+    expected = [t.expected_output for t in task.tests] or [task.expected_output]
+    srcs = [src for src, _, _ in parsed]
+    runs = runner.run_cases(srcs, cases, timeout=1.0) if srcs else []
     clean: list[tuple[str, str]] = []
-    for (src, fld, _), res in zip(parsed, results, strict=True):
+    for (src, fld, _), results in zip(parsed, runs, strict=True):
         missing = missing_constraints(task, src)
         if missing:
             problems.append((fld, f"lacks required {', '.join(missing)}: {_short(src)}"))
-        if res.status != "ok":
-            problems.append((fld, f"fails when run ({res.error}): {_short(src)}"))
-        elif normalise_output(res.stdout, task) == expected:
-            if not missing:
-                clean.append((src, fld))
-        else:
-            problems.append(
-                (
-                    fld,
-                    f"prints {res.stdout.rstrip()!r}, expected {task.expected_output!r}: {_short(src)}",
-                )
-            )
+        bad = False
+        for j, (res, exp) in enumerate(zip(results, expected, strict=True)):
+            where = f" on test case {j}" if task.tests else ""
+            if res.status != "ok":
+                problems.append((fld, f"fails when run{where} ({res.error}): {_short(src)}"))
+                bad = True
+            elif normalise_output(res.stdout, task) != normalise_output(exp, task):
+                problems.append((fld, f"prints {res.stdout.rstrip()!r}{where}, expected "
+                                 f"{exp!r}: {_short(src)}"))  # fmt: skip
+                bad = True
+        if not bad and not missing:
+            clean.append((src, fld))
     if clean:  # the reward must accept every valid pattern, or it teaches the wrong thing
         from engine.languages.javascript.reward import JSTaskScorer
 

@@ -1,7 +1,8 @@
 // Long-lived JavaScript sandbox worker: runs many untrusted programs, each in a locked-down vm context.
 //
 // Wire protocol (stdin -> stdout, both length-prefixed: 4-byte little-endian length + UTF-8 JSON):
-//   request  {"timeout": s, "max_output": n, "units": [[code, [case_json_or_null, ...]], ...]}
+//   request  {"timeout": s, "max_output": n, "units": [[code, [case_json_or_null, ...]], ...],
+//             "stop_on_timeout": bool (optional: a unit's cases after a timeout are not run)}
 //   response {"results": [[[status, stdout, error, duration_s], ...per case], ...per unit]}
 //   first message the worker sends on start: {"ready": facts}
 // Fd 3 is a 16-byte "marker" file the engine maps: int32 unit index, int32 case index (-1 when
@@ -271,17 +272,57 @@ const SETUP = String.raw`(function (RUN_NAME) {
   const globalProto = getPrototypeOf(G);
 
   let pending = null;
+  let batch = null;  // [functions, case JSONs]: one program on several cases in one call
+  let done = [];  // the batch's finished cases, each [status, stdout, error] as a JSON string
   let status = 'ok', error = '';
+  function bind(caseJson) {
+    if (caseJson !== null) {
+      const c = parse(caseJson);
+      for (const k of keys(c)) defineProperty(G, k, { value: c[k], writable: true, enumerable: true, configurable: true });
+    }
+  }
+  function result() {
+    if (overflow) { status = 'error'; error = 'OutputLimitExceeded: more than ' + maxOut + ' characters of output'; }
+    return stringify([status, out, error]);
+  }
+  // Remove globals the program added; false when the context can no longer be trusted.
+  function cleanGlobals() {
+    if (!isExtensible(G) || getPrototypeOf(G) !== globalProto) return false;
+    for (const k of [...getOwnPropertyNames(G), ...getOwnPropertySymbols(G)]) {
+      if (!baseline.has(k)) {
+        try { if (!delete G[k]) return false; } catch (e) { return false; }
+      }
+    }
+    return true;
+  }
   function run() {
-    if (running || pending === null) throw new ErrorCtor('not available');
+    if (running || (pending === null && batch === null)) throw new ErrorCtor('not available');
     running = true;
+    if (batch !== null) {
+      // The cases one after another under the caller's one timeout: each with fresh output and
+      // its own function, the globals of the one before removed (as between programs). A case
+      // that cannot be cleaned after ends the batch: the host runs the rest one by one.
+      const [fs, cases] = batch;
+      batch = null;
+      for (let i = 0; i < fs.length; i++) {
+        out = ''; overflow = false; status = 'ok'; error = '';
+        try {
+          bind(cases[i]);
+          fs[i]();
+        } catch (e) {
+          status = 'error';
+          error = describe(e);
+        }
+        done[done.length] = result();
+        out = '';
+        if (!cleanGlobals()) return;
+      }
+      return;
+    }
     const [f, caseJson] = pending;
     pending = null;
     try {
-      if (caseJson !== null) {
-        const c = parse(caseJson);
-        for (const k of keys(c)) defineProperty(G, k, { value: c[k], writable: true, enumerable: true, configurable: true });
-      }
+      bind(caseJson);
       f();
     } catch (e) {
       status = 'error';
@@ -295,23 +336,31 @@ const SETUP = String.raw`(function (RUN_NAME) {
     prepare(f, caseJson, max) {
       out = ''; maxOut = max; overflow = false; running = false;
       status = 'ok'; error = '';
-      pending = [f, caseJson];
+      pending = [f, caseJson]; batch = null;
+    },
+    // Several cases of one program in one run (copied into context arrays: nothing host-side
+    // stays referenced while the program runs).
+    prepareMany(fs, caseJsons, max) {
+      out = ''; maxOut = max; overflow = false; running = false;
+      status = 'ok'; error = '';
+      const a = [], b = [];
+      for (let i = 0; i < fs.length; i++) { a[i] = fs[i]; b[i] = caseJsons[i]; }
+      pending = null; batch = [a, b]; done = [];
     },
     // [status, stdout, error] as one JSON string (primitives only cross to the host).
     collect() {
-      if (overflow) { status = 'error'; error = 'OutputLimitExceeded: more than ' + maxOut + ' characters of output'; }
-      return stringify([status, out, error]);
+      return result();
+    },
+    // The batch's finished cases as one JSON string (a list of those strings).
+    collectMany() {
+      const r = stringify(done);
+      done = [];
+      return r;
     },
     // Remove globals the program added; false when the context can no longer be trusted.
     clean() {
-      running = false; pending = null; out = '';
-      if (!isExtensible(G) || getPrototypeOf(G) !== globalProto) return false;
-      for (const k of [...getOwnPropertyNames(G), ...getOwnPropertySymbols(G)]) {
-        if (!baseline.has(k)) {
-          try { if (!delete G[k]) return false; } catch (e) { return false; }
-        }
-      }
-      return true;
+      running = false; pending = null; batch = null; out = '';
+      return cleanGlobals();
     },
   });
 })`;
@@ -402,7 +451,12 @@ function compile(code) {
     throw e;
   }
   new vm.Script(code);
-  return new vm.Script('(function () {' + code + '\n})').runInContext(ctx);
+  return new vm.Script('(function () {' + code + '\n})');
+}
+// A fresh function of a compiled program in the current context (evaluating the wrapper only
+// creates the function: no program code runs).
+function fresh(script) {
+  return script.runInContext(ctx);
 }
 
 function hostError(e) {
@@ -428,7 +482,7 @@ function drain(timeoutMs) {
 }
 
 // Run `code` (already compiled as `f` in the current context) on one case.
-function runOne(code, f, caseJson, timeoutMs, maxOut, unit, kase) {
+function runOne(script, f, caseJson, timeoutMs, maxOut, unit, kase) {
   for (let attempt = 0; ; attempt++) {
     api.prepare(f, caseJson, maxOut);
     const start = nowMs();
@@ -451,7 +505,7 @@ function runOne(code, f, caseJson, timeoutMs, maxOut, unit, kase) {
       if (cpuMs < timeoutMs / 4 && attempt < 1) {
         // The deadline is wall-clock: a program that barely ran was starved by a loaded
         // machine, not slow. Run it again in the fresh context.
-        f = compile(code);
+        f = fresh(script);
         continue;
       }
       return ['timeout', '', `Timeout: more than ${timeoutMs} ms`, duration / 1000];
@@ -464,29 +518,88 @@ function runOne(code, f, caseJson, timeoutMs, maxOut, unit, kase) {
   }
 }
 
+// Several cases of one program under one timeout: vm's watchdog (a thread per call) is most of
+// a short program's cost, so a program on 7 cases costs about one call, not seven. Each case
+// still gets its full timeout: the cases finished before an interruption keep their results,
+// the interrupted case is a timeout only if it was the first and really ran (else it started
+// late), and the rest run one by one as before. Programs that may queue microtasks run case by
+// case: their microtasks run after the whole call, so they would print into a later case.
+const MAY_QUEUE = /\b(?:async|await|Promise|then)\b/;
+function timedOut(r) {
+  return r[0] === 'timeout';
+}
+// `stop`: after a case that timed out, the unit's later cases are timeouts without running.
+function finish(row, n, stop, run) {
+  for (let c = row.length; c < n; c++) {
+    if (stop && row.length && timedOut(row[row.length - 1])) row.push([...row[row.length - 1].slice(0, 3), 0]);
+    else row.push(run(c));
+  }
+  return row;
+}
+function runBatch(code, script, cases, timeoutMs, maxOut, unit, stop) {
+  const fs = cases.map(() => fresh(script));
+  api.prepareMany(fs, cases, maxOut);
+  const start = nowMs();
+  mark(unit, 0, start);
+  const cpuStart = process.cpuUsage();
+  let interrupted = false;
+  try {
+    RUN_SCRIPT.runInContext(ctx, { timeout: Math.max(1, Math.ceil(timeoutMs)) });
+  } catch (e) {
+    interrupted = true;
+  }
+  const duration = nowMs() - start;
+  const raw = api.collectMany();
+  const row = [];
+  let finished = [];
+  try { finished = typeof raw === 'string' ? JSON.parse(raw) : []; } catch (e) { finished = []; }
+  for (const r of finished) {
+    if (row.length >= cases.length) break;
+    const one = typeof r === 'string' ? JSON.parse(r) : ['error', '', 'internal'];
+    one.push(duration / 1000 / Math.max(1, finished.length));
+    row.push(one);
+  }
+  programsInContext += row.length + (interrupted ? 1 : 0);
+  if (interrupted) {
+    if (!drain(timeoutMs) || !api.clean()) newContext();
+    const cpu = process.cpuUsage(cpuStart);
+    if (row.length === 0 && (cpu.user + cpu.system) / 1000 >= timeoutMs / 4) {
+      row.push(['timeout', '', `Timeout: more than ${timeoutMs} ms`, duration / 1000]);
+    }
+  } else if (!api.clean() || programsInContext >= RECYCLE_CONTEXT) {
+    newContext();
+  }
+  return finish(row, cases.length, stop,
+    (c) => runOne(script, fresh(script), cases[c], timeoutMs, maxOut, unit, c));
+}
+
 function runUnits(req) {
   const timeoutMs = req.timeout * 1000;
   const maxOut = req.max_output;
+  const stop = req.stop_on_timeout === true;
   const results = [];
   for (let u = 0; u < req.units.length; u++) {
     const [code, cases] = req.units[u];
     const row = [];
-    for (let c = 0; c < cases.length; c++) {
-      // A fresh function per case: the function object is mutable state of its own
-      // (arguments.callee), and a timeout replaces the context the last one was compiled in.
-      const t0 = nowMs();
-      mark(u, c, t0);
-      let f;
-      try {
-        f = compile(code);
-      } catch (e) {
-        const err = ['error', '', hostError(e), (nowMs() - t0) / 1000];
-        while (row.length < cases.length) row.push(err);
-        break;
-      }
-      row.push(runOne(code, f, cases[c], timeoutMs, maxOut, u, c));
+    // Compiled once; a fresh function per case: the function object is mutable state of its
+    // own (arguments.callee), and a timeout replaces the context the last one was made in.
+    const t0 = nowMs();
+    mark(u, 0, t0);
+    let script;
+    try {
+      script = compile(code);
+    } catch (e) {
+      const err = ['error', '', hostError(e), (nowMs() - t0) / 1000];
+      while (row.length < cases.length) row.push(err);
+      results.push(row);
+      continue;
     }
-    results.push(row);
+    if (cases.length > 1 && !MAY_QUEUE.test(code)) {
+      results.push(runBatch(code, script, cases, timeoutMs, maxOut, u, stop));
+      continue;
+    }
+    results.push(finish(row, cases.length, stop,
+      (c) => runOne(script, fresh(script), cases[c], timeoutMs, maxOut, u, c)));
   }
   mark(-1, -1, 0);
   return results;

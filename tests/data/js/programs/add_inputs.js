@@ -1,0 +1,2 @@
+const total = a + b;
+console.log(total);

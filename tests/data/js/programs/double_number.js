@@ -1,0 +1,3 @@
+let d = n;
+d += n;
+console.log(d);

@@ -1,0 +1,5 @@
+let word = 'odd';
+if (n % 2 === 0) {
+  word = 'even';
+}
+console.log(word);

@@ -1,0 +1,1 @@
+console.log(n % 2 === 1 ? 'odd' : 'even');
