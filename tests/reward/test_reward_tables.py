@@ -33,7 +33,11 @@ def score(task: str, code: str):
 HACKS = [
     # a summed list written out by hand (it was a pattern of basic_loop until derived cases
     # showed it computes 9 + start + end)
-    ("basic_loop", "t = 0\nfor i in [1, 2, 3, 4, 5]:\n    t += i\nprint(t)", "differs from expected"),
+    (
+        "basic_loop",
+        "t = 0\nfor i in [1, 2, 3, 4, 5]:\n    t += i\nprint(t)",
+        "differs from expected",
+    ),
     # caps with a hard-coded twin
     ("add_two_numbers", "print(min(5 + 3, 4 + 4))", "differs from expected"),
     ("add_two_numbers", "print(max(5 + 3, 4 + 4))", "differs from expected"),
