@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from engine.languages import for_task
 from engine.policy import Batch
 from engine.search.chooser import PolicyChooser
 from engine.search.gp import GPConfig, GPStep
@@ -212,8 +213,12 @@ class SearchHook:
         def succeeds(codes: list[str]) -> list[bool]:
             return [bool(r.success) for r in scorer.score_many(codes, run_many, None)]
 
+        language = getattr(self.tr.task, "target_language", "python") or "python"
+        # each language minimises on its own tree (the Python one would read JS that happens
+        # to parse as Python, and print it back as Python)
+        shrink = minimise if language == "python" else for_task(self.tr.task).minimise
         try:
-            return minimise(code, succeeds)
+            return str(shrink(code, succeeds))
         finally:
             self.stats["minimise_seconds"] += time.perf_counter() - t0
 

@@ -115,3 +115,19 @@ def test_trainer_runs_js_batches(runner: JSRunner) -> None:
         trainer.step()
     assert trainer.attempts == 48 and trainer.unique_programs > 0
     trainer.close()
+
+
+def test_a_js_solution_is_minimised_on_the_js_tree(runner: JSRunner) -> None:
+    """The trainer's solve path minimises JS with the JS minimiser (a dead wrapper and dead
+    code go; the Python minimiser could not parse this program at all)."""
+    from engine.trainer import Trainer
+
+    config = Config()
+    config.train.batch_size = 8
+    config.search.gp = False
+    task = load_task("js_add_two_numbers")
+    trainer = Trainer(config, task, runner.run_many, seed=0)
+    code = "let y = 7;\ny--;\nconsole.log(Math.max(5 + 3));\n"
+    assert JSTaskScorer(task).score_many([code], runner.run_many, None)[0].success
+    assert trainer.search.minimise(code) == "console.log(5 + 3);\n"
+    trainer.close()

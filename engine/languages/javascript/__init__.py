@@ -2,6 +2,7 @@
 
 from engine.languages.javascript.constraints import missing_constraints
 from engine.languages.javascript.grammar import Grammar
+from engine.languages.javascript.minimise import minimise
 from engine.languages.javascript.reward import JSTaskScorer
 from engine.languages.javascript.runner import JSRunner, find_node
 from engine.languages.javascript.tokenizer import Tokenizer, decode_tokens
@@ -21,6 +22,7 @@ __all__ = [
     "Tokenizer",
     "decode_tokens",
     "find_node",
+    "minimise",
     "missing_constraints",
     "task_problems",
 ]
