@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from engine.reward import TaskScorer
-from engine.reward.loops import behaviour, input_sizes, instrument, loop_nodes
 from engine.reward.facts import Facts
+from engine.reward.loops import behaviour, input_sizes, instrument, loop_nodes
 from engine.sandbox import Sandbox
 from engine.tasks import load_task
 
