@@ -77,14 +77,15 @@ class SearchHook:
         }  # fmt: skip
         self.gp: GPStep | None = None
         self.chooser: PolicyChooser | None = None
-        # mutation works on Python statement layout (newline/indent tokens); other languages'
-        # tokenizers have no such layout yet, so they train on the policy alone
+        # loop counters cost a little per program with a loop: only when something reads them
         scorer = trainer.scorer
         counting = (sc.gp and sc.loop_niches) or sc.loop_credit > 0
         if hasattr(scorer, "count_loops"):
             scorer.count_loops = counting  # before anything is scored: analyses are cached
         if sc.loop_credit and hasattr(scorer, "weights"):
             scorer.weights = replace(scorer.weights, loop_credit=sc.loop_credit)
+        # mutation works on Python statement layout (newline/indent tokens); other languages'
+        # tokenizers have no such layout yet, so they train on the policy alone
         if sc.gp and trainer.task.target_language == "python":
             if sc.policy_proposals and trainer.learning:
                 self.chooser = PolicyChooser(trainer.policy, trainer.tok.sos)
