@@ -151,3 +151,28 @@ def test_instrument_by_text_and_by_tree_keep_the_tree():
     by_tree = instrument(code, tree, loops, same_lines=False)
     assert ast.dump(tree) == before
     assert by_tree.count("altlasi[1] += 1") == 1 and by_tree.count("altlasi[0] += 1") == 1
+
+
+def test_loop_credit_only_for_growing_loops_on_loop_tasks(sb):
+    from engine.reward import ScoreWeights
+
+    loop_task = TaskScorer(load_task(SUM), ScoreWeights(loop_credit=0.03))
+    ranged, digits, solved = loop_task.score_many(
+        [
+            "for i in range(n):\n    print(1)",
+            "for c in str(n):\n    print(1)",
+            "x = 0\nfor i in range(n + 1):\n    x += i\nprint(x)",
+        ],
+        sb,
+    )
+    assert ranged.components["loops"] == 0.03 and digits.components["loops"] == 0.0
+    assert solved.success and solved.score == 1.0
+    plain = TaskScorer(load_task(SUM)).score_many(["for i in range(n):\n    print(1)"], sb)[0]
+    assert "loops" not in plain.components  # off by default: the breakdown is unchanged
+    assert ranged.score == pytest.approx(plain.score + 0.03)
+    # a task that asks for no loop construct gives no loop credit
+    other = TaskScorer(
+        load_task(DATA / "io_tasks" / "double_function.json"), ScoreWeights(loop_credit=0.03)
+    )
+    (r,) = other.score_many(["for i in range(abs(x)):\n    print(x * 2)"], sb)
+    assert r.loops == "grows" and r.components["loops"] == 0.0
