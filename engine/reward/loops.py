@@ -68,7 +68,14 @@ def instrument(src: str, tree: ast.Module, loops: Sequence[ast.stmt], same_lines
     return head + text
 
 
+# characters `str.splitlines` ends a line at but Python's tokenizer does not (or a lone \r):
+# with any of them the line numbers of the tree and of the text could disagree
+_ODD_BREAKS = frozenset("\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
 def _by_text(src: str, loops: Sequence[ast.stmt]) -> str | None:
+    if not _ODD_BREAKS.isdisjoint(src):
+        return None
     lines = src.splitlines(keepends=True)
     inserts: list[tuple[int, str]] = []
     for k, loop in enumerate(loops):

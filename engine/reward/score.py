@@ -149,8 +149,7 @@ class TaskScorer:
         self._similarity: LRU[tuple[str, str], float] = LRU(20_000)  # outputs repeat a lot
         self._sizes: list[dict[str, float]] | None = None  # visible cases' input sizes
         self._loop_task = any(  # JS constraints have no node types: never a loop task here
-            any(t in _LOOP_TYPES for t in getattr(c, "types", None) or ())
-            for c in self.constraints
+            any(t in _LOOP_TYPES for t in getattr(c, "types", None) or ()) for c in self.constraints
         )
         self._expected0 = normalise_output(task.expected_output, task)
         self._expected_number = as_number(self._expected0)

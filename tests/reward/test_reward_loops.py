@@ -176,3 +176,16 @@ def test_loop_credit_only_for_growing_loops_on_loop_tasks(sb):
     )
     (r,) = other.score_many(["for i in range(abs(x)):\n    print(x * 2)"], sb)
     assert r.loops == "grows" and r.components["loops"] == 0.0
+
+
+def test_instrumenting_odd_line_breaks_goes_through_the_tree(sb):
+    # `\x1c` ends a line for str.splitlines but not for Python: inserted by line number, the
+    # counter would land in the header's comment and count nothing
+    scorer = TaskScorer(load_task(SUM))
+    code = "x = 0\nfor i in range(n + 1):  # \x1c\n    x += i\nprint(x)"
+    (r,) = scorer.score_many([code], sb)
+    assert r.success and r.loops == "grows"
+    assert scorer.analyse(code).exec_src.count("altlasi") == 2
+    tree = ast.parse(code)
+    loops = loop_nodes(Facts(tree, [], {}).stmts)
+    assert instrument(code, tree, loops, True) == instrument(code, tree, loops, False)
