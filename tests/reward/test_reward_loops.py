@@ -11,7 +11,7 @@ import pytest
 
 from engine.reward import TaskScorer
 from engine.reward.facts import Facts
-from engine.reward.loops import behaviour, input_sizes, instrument, loop_nodes
+from engine.reward.loops import _by_text, behaviour, input_sizes, instrument, loop_nodes
 from engine.sandbox import Sandbox
 from engine.tasks import load_task
 
@@ -186,6 +186,9 @@ def test_instrumenting_odd_line_breaks_goes_through_the_tree(sb):
     (r,) = scorer.score_many([code], sb)
     assert r.success and r.loops == "grows"
     assert scorer.analyse(code).exec_src.count("altlasi") == 2
-    tree = ast.parse(code)
+    # wherever such a character is, text insertion is not tried (the tree path is used)
+    odd = "x = 0\nfor i in range(n):\n    x += i\nprint(x)  # \x1c\n"
+    tree = ast.parse(odd)
     loops = loop_nodes(Facts(tree, [], {}).stmts)
-    assert instrument(code, tree, loops, True) == instrument(code, tree, loops, False)
+    assert _by_text(odd, loops) is None
+    assert _by_text(odd.replace("\x1c", ""), loops) is not None
