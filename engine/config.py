@@ -219,6 +219,12 @@ class SearchConfig:
     selection: str = one_of("lexicase", ("lexicase", "tournament"))  # parent selection
     archive: bool = True  # MAP-Elites archive of elites per behaviour niche, kept across steps
     crossover_rate: float = bounded(0.2, ge=0, le=1)  # share of children made by crossover
+    # the reward counts loop iterations per case (counters in the sandbox's results) and the
+    # archive uses how they behave (none/once/constant/varies/grows with the input) as a niche,
+    # drawing parents per loop behaviour (engine/reward/loops.py; docs/benchmarks.md ablation)
+    loop_niches: bool = True
+    # reward for a loop whose count grows with the input, on tasks requiring a loop (0 = off)
+    loop_credit: float = bounded(0.0, ge=0, le=0.04)
     policy_proposals: bool = False  # the policy writes mutations' new tokens (else uniform)
     train_children: bool = True  # children join the policy-gradient batch (else the queue only)
     minimise: bool = True  # shrink a found solution by delta debugging before showing/storing it

@@ -39,9 +39,13 @@ from engine.reward.execute import ExecLike, RunCases, cases_runner
 from engine.reward.expect import Expectations, build_expectations
 from engine.reward.facts import Facts, _literal_text
 from engine.reward.liveness import Liveness, static_verdict
+from engine.reward.loops import can_instrument, from_runs, input_sizes, instrument, loop_nodes
 from engine.reward.memo import LRU
 from engine.reward.verdict import Analysis, Work, dynamic_met, plan_variants, static_met
+from engine.sandbox.protocol import COUNTERS_MAX
 from engine.tasks import Task, normalise_output
+
+_LOOP_TYPES = (ast.For, ast.AsyncFor, ast.While, ast.comprehension)
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,9 @@ class ScoreWeights:
     output: float = 0.35  # times the share of visible cases whose output is right
     closeness: float = 0.10  # times the mean output similarity over the visible cases
     length: float = 0.002  # reward cost per token of a non-success (train.length_penalty)
+    # a program whose loop count grows with an input (engine/reward/loops.py), on a task that
+    # requires a loop construct; 0 = off (the default: the label feeds the archive's niches)
+    loop_credit: float = 0.0
     max_candidates: int = 6  # candidates per constraint checked dynamically
 
 
@@ -86,6 +93,10 @@ class ScoreResult:
     status: str
     cases: list[CaseResult] = field(default_factory=list)
     error: str = ""  # the first failing case's error ("TypeError: ..."), not in the JSON
+    # how its loops behave over the visible cases (engine/reward/loops.py LOOP_LABELS) and the
+    # loop-body executions per visible case (None where unknown); not in the JSON
+    loops: str = "unknown"
+    iterations: tuple[int | None, ...] | None = None
 
     @property
     def case_counts(self) -> tuple[int, int, int, int]:
@@ -118,6 +129,9 @@ class TaskScorer:
 
     cache_size = 20_000
     variants_for_all = False  # True: liveness variants for every program that runs (slower)
+    # run programs with loops instrumented with iteration counters (engine/reward/loops.py);
+    # set before the first score (analyses are cached with their executable text)
+    count_loops = True
 
     def __init__(self, task: Task, weights: ScoreWeights | None = None) -> None:
         self.task = task
@@ -133,6 +147,10 @@ class TaskScorer:
         self._dispatch_cache: tuple[dict, dict, dict] | None = None
         self._value_keys: set[tuple[type, Any]] | None = None
         self._similarity: LRU[tuple[str, str], float] = LRU(20_000)  # outputs repeat a lot
+        self._sizes: list[dict[str, float]] | None = None  # visible cases' input sizes
+        self._loop_task = any(  # JS constraints have no node types: never a loop task here
+            any(t in _LOOP_TYPES for t in getattr(c, "types", None) or ()) for c in self.constraints
+        )
         self._expected0 = normalise_output(task.expected_output, task)
         self._expected_number = as_number(self._expected0)
         self._allowed_literals: set[str] = set()
@@ -217,15 +235,37 @@ class TaskScorer:
                 break
         values = self.expect.values if self.expect else []
         work: Work | None = None
+        loops: int | None = None
         try:
             occurrences = rewrite(tree, values) if self._holds_value(facts) else []
             exec_src = None if ast.JoinedStr in facts.kinds else rewritten_source(code, occurrences)
+            same_lines = exec_src is not None
             if exec_src is None:
                 exec_src = ast.unparse(tree)
             work = Work(tree, facts, live, occurrences)
+            if self.count_loops:
+                exec_src, loops = self._instrument(exec_src, code, tree, facts, same_lines)
         except (ValueError, RecursionError):
             exec_src = code
-        return Analysis(True, "", exec_src, tuple(static), hardcoded), work
+        return Analysis(True, "", exec_src, tuple(static), hardcoded, loops=loops), work
+
+    def _instrument(
+        self, src: str, code: str, tree: ast.Module, facts: Facts, same_lines: bool
+    ) -> tuple[str, int | None]:
+        """(text to run, loops counted): `src` with iteration counters in its loops; a
+        loop-free program runs unchanged (0 loops); None if it cannot be instrumented."""
+        kinds = facts.kinds
+        if ast.For not in kinds and ast.While not in kinds and ast.AsyncFor not in kinds:
+            return src, 0
+        nodes = loop_nodes(facts.stmts)
+        if not nodes:
+            return src, 0
+        if len(nodes) > COUNTERS_MAX or not can_instrument(tree, code):
+            return src, None
+        try:
+            return instrument(src, tree, nodes, same_lines), len(nodes)
+        except (ValueError, RecursionError):
+            return src, None
 
     def _holds_value(self, facts: Facts) -> bool:
         """Whether some literal of the program is a required value (else nothing to rewrite)."""
@@ -283,6 +323,7 @@ class TaskScorer:
             self.expect = build_expectations(self.task, cases_runner(runner))
             self._analyses.clear()  # executable texts depend on the required values
             self._value_keys = None
+            self._sizes = None
         return self.expect
 
     def score_many(
@@ -392,6 +433,7 @@ class TaskScorer:
             )  # fmt: skip
             for j, c in enumerate(expect.cases)
         ]
+        loops, iterations = self._loops(a, rs)
         met = a.met or ()
         share = sum(met) / len(met) if met else 1.0
         n_vis = max(1, len(vis))
@@ -403,6 +445,8 @@ class TaskScorer:
             "output": 0.0 if a.hardcoded is not None else w.output * best_key[1],
             "closeness": 0.0 if a.hardcoded is not None else w.closeness * best_key[2],
         }
+        if w.loop_credit:
+            comps["loops"] = w.loop_credit if self._loop_task and loops == "grows" else 0.0
         reasons = self._reasons(a, rs, cases)
         success = not reasons
         total = sum(comps.values())
@@ -417,7 +461,15 @@ class TaskScorer:
         bad = next((r for r in rs if r.status != "ok"), None)
         status, error = (bad.status, bad.error or "") if bad is not None else ("ok", "")
         return ScoreResult(task.name, round(score, 6), success, comps, reasons,
-                           rs[0].stdout or "", status, cases, error)  # fmt: skip
+                           rs[0].stdout or "", status, cases, error, loops, iterations)  # fmt: skip
+
+    def _loops(self, a: Analysis, rs: list[ExecLike]) -> tuple[str, tuple[int | None, ...] | None]:
+        """(loop label, summed loop-body executions per visible case): `loops.from_runs`."""
+        expect = self.expect
+        assert expect is not None
+        if self._sizes is None and a.loops:
+            self._sizes = input_sizes([expect.cases[j].inputs for j in expect.visible])
+        return from_runs(a.loops, [rs[j] for j in expect.visible], self._sizes or [])
 
     def _similar(self, got: str | None, expected: str | None) -> float:
         if got is None or expected is None:

@@ -37,6 +37,9 @@ class Analysis:
     hardcoded: str | None = None
     met: tuple[bool, ...] | None = None  # per constraint, once checked on the cases
     reasons: tuple[str, ...] | None = None
+    # loops instrumented with counters in exec_src (engine/reward/loops.py); None: not counted
+    # (counting off, another language, or the program could not be instrumented)
+    loops: int | None = None
 
 
 @dataclass

@@ -12,7 +12,7 @@ from typing import Any
 
 from engine.config import SandboxConfig
 
-from .protocol import clean_text
+from .protocol import COUNTER_NAME, clean_text, counters
 from .result import ExecResult
 
 
@@ -82,6 +82,7 @@ class InProcessBackend:
             status, err = "killed", f"SystemExit: {e}"
         except BaseException as e:  # noqa: BLE001 - any program error is a result
             status, err = "error", f"{type(e).__name__}: {e}"[:300]
+        it = counters(g.get(COUNTER_NAME))
         if fired[0]:
             status, err = "timeout", f"TimeoutError: exceeded {timeout:g}s"
         text = buf.getvalue()
@@ -89,7 +90,8 @@ class InProcessBackend:
             text = text[: self.cfg.max_output]
             if status == "ok":
                 status, err = "error", "OutputLimitExceeded"
-        return ExecResult(status, clean_text(text), clean_text(err), time.perf_counter() - t0)
+        dur = time.perf_counter() - t0
+        return ExecResult(status, clean_text(text), clean_text(err), dur, it)
 
     def describe(self) -> dict[str, Any]:
         return {

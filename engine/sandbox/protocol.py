@@ -15,6 +15,12 @@ HDR = 4
 MAX_MESSAGE = 256 * 1024 * 1024
 WORKER_STATUSES = frozenset(("ok", "error", "timeout", "killed"))
 MALFORMED = "SandboxViolation: malformed result from a worker"
+# Loop counters a result may carry (its optional fifth element; worker/wire.py has the same
+# constants): at most COUNTERS_MAX ints in [0, COUNT_MAX]. Anything else is dropped, so a
+# program that tampers with its counters gets "unknown" counts, never a malformed result.
+COUNTER_NAME = "altlasi"
+COUNTERS_MAX = 64
+COUNT_MAX = 1 << 40
 
 
 def pack(obj: Any) -> bytes:
@@ -44,17 +50,35 @@ def valid(status: Any, out: Any, err: Any, dur: Any) -> bool:
     )
 
 
+def counters(raw: Any) -> tuple[int, ...] | None:
+    """Checked loop counters of one result (a list of bounded non-negative ints), else None."""
+    if type(raw) is not list or len(raw) > COUNTERS_MAX:
+        return None
+    for v in raw:
+        if type(v) is not int or not 0 <= v <= COUNT_MAX:
+            return None
+    return tuple(raw)
+
+
 def case_results(raw: Any, n: int, make: Any = tuple) -> list[Any] | None:
     """A program's per-case results from a worker: n checked `make(status, stdout, error,
-    duration)` values, or None if malformed. (Hot path: one call per program.)"""
+    duration)` values (`make(..., counters)` when a result carries loop counters), or None if
+    malformed. (Hot path: one call per program.)"""
     if type(raw) is not list or len(raw) != n:
         return None
     out = []
     statuses = WORKER_STATUSES
     for r in raw:
-        if type(r) is not list or len(r) != 4:
+        if type(r) is not list:
             return None
-        s, o, e, d = r
+        if len(r) == 4:
+            s, o, e, d = r
+            it = None
+        elif len(r) == 5:
+            s, o, e, d, it = r
+            it = counters(it)
+        else:
+            return None
         if s not in statuses or type(o) is not str or type(e) is not str:
             return None
         if type(d) is not float:
@@ -65,7 +89,7 @@ def case_results(raw: Any, n: int, make: Any = tuple) -> list[Any] | None:
             o = clean_text(o)
         if not e.isascii():
             e = clean_text(e)
-        out.append(make(s, o, e, d))
+        out.append(make(s, o, e, d) if it is None else make(s, o, e, d, it))
     return out
 
 

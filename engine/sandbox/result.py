@@ -15,6 +15,9 @@ class ExecResult:
     stdout: str
     error: str  # "" or short "TypeName: message"
     duration: float  # seconds
+    # loop-body executions per instrumented loop (engine/reward/loops.py), when the program
+    # left checked counters behind; None otherwise (no loops instrumented, or tampered with)
+    iterations: tuple[int, ...] | None = None
 
 
 class SandboxError(RuntimeError):

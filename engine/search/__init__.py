@@ -25,7 +25,8 @@ Grammar contract used (read-only): `start`, `mask(sids, remaining)`, `step(sids,
 
 Pieces (modules):
 - `individual`: `Eval` (score, per-visible-case values in [0, 1], success, per-case loop-body
-  executions or None) and `Individual` (tokens ending with EOS, code, eval, origin).
+  executions or None, the reward's loop label) and `Individual` (tokens ending with EOS, code,
+  eval, origin).
 - `spans`: statement and block spans of a token-id program.
 - `mutation`: `Mutator` (insert/replace/delete/wrap/idiom/unwrap/point/swap/suffix and
   crossover, one child per parent via `mutate_many`/`crossover_many`; every child is replayed
@@ -36,7 +37,9 @@ Pieces (modules):
 - `replay`: many programs through the grammar at once (states per position, acceptance).
 - `selection`: `lexicase_select` (epsilon-lexicase over case vectors), `tournament_select`,
   `EliteArchive` (MAP-Elites, `per_niche` elites per niche; niche = cases passed x loop behaviour
-  over the cases x length bucket).
+  over the cases (the reward's label from per-case iteration counts: none / once / constant /
+  varies / grows with the input, engine/reward/loops.py) x length bucket; parents drawn per
+  loop behaviour, eviction from the most common one).
 - `gp`: `GPConfig`, `GPStep` (a few generations per call; archive, donors and an evaluation cache
   persist across calls).
 - `minimise`: delta-debugging on the AST to a 1-minimal program that still succeeds.

@@ -39,6 +39,7 @@ class GPConfig:
     archive_share: float = 0.3  # share of parents drawn from the archive
     per_niche: int = 4  # elites per archive niche
     max_niches: int = 512  # archive size bound (niches)
+    loop_parents: bool = True  # archive parents: a loop behaviour first, then a niche of it
     donors: bool = True  # splice statements from good programs (a StatementPool)
     donor_capacity: int = 400  # statements kept in the pool
     return_best: int = 16  # new children handed back per call
@@ -72,7 +73,9 @@ class GPStep:
         self.cfg.check()
         self.tok = tokenizer
         self.mutator = Mutator(grammar, budget, chooser, self.cfg.mutation)
-        self.archive = EliteArchive(self.cfg.per_niche, self.cfg.max_niches)
+        self.archive = EliteArchive(
+            self.cfg.per_niche, self.cfg.max_niches, by_loop=self.cfg.loop_parents
+        )
         self.pool = StatementPool(tokenizer, self.cfg.donor_capacity)
         self._cache: OrderedDict[tuple[int, ...], Eval] = OrderedDict()
         self.stats: dict[str, float] = {
@@ -127,7 +130,9 @@ class GPStep:
     def forget(self) -> None:
         """Drop remembered evaluations and the archive (after the reward changed, or a restart)."""
         self._cache.clear()
-        self.archive = EliteArchive(self.cfg.per_niche, self.cfg.max_niches)
+        self.archive = EliteArchive(
+            self.cfg.per_niche, self.cfg.max_niches, by_loop=self.cfg.loop_parents
+        )
 
     # -- internals --------------------------------------------------------------------------------
 

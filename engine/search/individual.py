@@ -12,13 +12,17 @@ class Eval:
     `cases` holds one value in [0, 1] per *visible* case (1.0 = that case passes; partial output
     credit below 1 is allowed); hidden cases never appear here, they only decide `success`.
     `iterations`, when known, is the number of loop-body executions per visible case (summed over
-    all loops of the program); it feeds the behaviour descriptor of the elite archive.
+    all loops of the program; None for a case where it is unknown), and `loop` the reward's
+    label of how the loops behave over the cases; they feed the elite archive's niches.
     """
 
     score: float  # the reward the learner trains on
     cases: tuple[float, ...] = ()  # per visible case, in [0, 1]
     success: bool = False  # every case (hidden ones included) passes
-    iterations: tuple[int, ...] | None = None  # loop-body executions per visible case
+    iterations: tuple[int | None, ...] | None = None  # loop-body executions per visible case
+    # the reward's loop label over the visible cases (engine/reward/loops.py LOOP_LABELS);
+    # None: derive a coarser one from `iterations` (selection.loop_bucket)
+    loop: str | None = None
 
 
 @dataclass

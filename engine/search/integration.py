@@ -15,8 +15,11 @@
 
 Per-case results for lexicase come from the reward's `ScoreResult.cases` (visible cases only),
 remembered by program text in a bounded LRU filled by wrapping the scorer's `score_many` (so the
-trainer's scoring code is untouched). The reward does not report loop iteration counts, so the
-archive's loop bucket is "unknown" for every program here. Nothing here knows a task.
+trainer's scoring code is untouched), together with the reward's loop label and per-case
+iteration counts (`ScoreResult.loops` / `.iterations`, from counters the sandbox brings back:
+engine/reward/loops.py) for the archive's niches. `search.loop_niches` switches the counting
+on (the scorer's `count_loops`); `search.loop_credit` adds the reward's small credit for a loop
+that grows with the input. Nothing here knows a task.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from __future__ import annotations
 import random
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -39,6 +42,10 @@ from engine.search.minimise import minimise
 if TYPE_CHECKING:  # the trainer imports this module; avoid a cycle at run time
     from engine.reward.memo import Outcome
     from engine.trainer import Trainer
+
+
+# visible case values, loop label, loop-body executions per visible case
+_Noted = tuple[tuple[float, ...], str, tuple[int | None, ...] | None]
 
 
 @dataclass
@@ -62,7 +69,8 @@ class SearchHook:
         self.cfg = sc = trainer.config.search
         self.rng = random.Random(trainer.seed)
         self._batches = 0
-        self._cases: OrderedDict[str, tuple[float, ...]] = OrderedDict()
+        # program text -> (visible case values, loop label, iterations per visible case)
+        self._cases: OrderedDict[str, _Noted] = OrderedDict()
         self._case_memory = case_memory
         self.stats: dict[str, float] = {
             "gp_steps": 0, "evaluated": 0, "fresh": 0, "returned": 0, "child_successes": 0,
@@ -70,6 +78,13 @@ class SearchHook:
         }  # fmt: skip
         self.gp: GPStep | None = None
         self.chooser: PolicyChooser | None = None
+        # loop counters cost a little per program with a loop: only when something reads them
+        scorer = trainer.scorer
+        counting = (sc.gp and sc.loop_niches) or sc.loop_credit > 0
+        if hasattr(scorer, "count_loops"):
+            scorer.count_loops = counting  # before anything is scored: analyses are cached
+        if sc.loop_credit and hasattr(scorer, "weights"):
+            scorer.weights = replace(scorer.weights, loop_credit=sc.loop_credit)
         # mutation works on Python statement layout (newline/indent tokens); other languages'
         # tokenizers have no such layout yet, so they train on the policy alone
         if sc.gp and trainer.task.target_language == "python":
@@ -78,6 +93,7 @@ class SearchHook:
             gp_cfg = GPConfig(
                 generations=sc.generations, children=sc.children, return_best=sc.return_best,
                 selection=sc.selection, archive=sc.archive, crossover_rate=sc.crossover_rate,
+                loop_parents=sc.loop_niches,
             )  # fmt: skip
             self.gp = GPStep(trainer.grammar, trainer.tok, gp_cfg, trainer.max_len, self.chooser)
             self._wrap(trainer.scorer)
@@ -91,12 +107,22 @@ class SearchHook:
         def score_many(codes: list[str], runner: Any, lengths: Any = None) -> list:
             results = inner(codes, runner, lengths)
             for code, r in zip(codes, results, strict=True):
-                self._note(code, tuple(float(c.passed) for c in r.cases if not c.hidden))
+                cases = tuple(float(c.passed) for c in r.cases if not c.hidden)
+                loop = getattr(r, "loops", "unknown")
+                self._note(code, (cases, loop, getattr(r, "iterations", None)))
             return results
 
         scorer.score_many = score_many
 
-    def _note(self, code: str, cases: tuple[float, ...]) -> None:
+    def _eval(self, code: str, score: float, success: bool) -> Eval | None:
+        """The Eval of a scored program from what its scoring left (None if forgotten)."""
+        noted = self._cases.get(code)
+        if noted is None:
+            return None
+        cases, loop, iterations = noted
+        return Eval(score, cases, success, iterations, loop)
+
+    def _note(self, code: str, cases: _Noted) -> None:
         mem = self._cases
         mem[code] = cases
         mem.move_to_end(code)
@@ -134,18 +160,18 @@ class SearchHook:
         seen: set[str] = set()
         lengths = batch.lengths.tolist()
         for i, (code, o) in enumerate(zip(codes, outcomes, strict=True)):
-            cases = self._cases.get(code)
-            if cases is None or code in seen:
+            e = self._eval(code, o.score, o.success)
+            if e is None or code in seen:
                 continue
             seen.add(code)
             toks = tuple(batch.tokens[i, : lengths[i]].tolist())
-            pop.append(Individual(toks, code, Eval(o.score, cases, o.success), "policy"))
+            pop.append(Individual(toks, code, e, "policy"))
         for reward, code, toks in tr.pq:
-            cases = self._cases.get(code)
-            if cases is None or code in seen:
+            e = self._eval(code, reward, False)
+            if e is None or code in seen:
                 continue
             seen.add(code)
-            pop.append(Individual(tuple(toks), code, Eval(reward, cases, False), "queue"))
+            pop.append(Individual(tuple(toks), code, e, "queue"))
         counts = {"evaluated": 0, "fresh": 0}
         outcome_of: dict[str, Outcome] = {}
 
@@ -164,7 +190,7 @@ class SearchHook:
                 o = outcome_of.get(c) or tr.cache.get(c)
                 assert o is not None
                 outcome_of[c] = o
-                out.append(Eval(o.score, self._cases.get(c, ()), o.success))
+                out.append(self._eval(c, o.score, o.success) or Eval(o.score, (), o.success))
             return out
 
         gp_cfg.generations = generations

@@ -7,9 +7,13 @@ semi-dynamic epsilon-lexicase), so partial output credit does not make every cas
 
 The archive is MAP-Elites with `per_niche` elites per niche. A niche is a behaviour descriptor
 computed from the evaluation alone, so the engine knows no task: which visible cases pass, how its
-loops behave over the cases (no loop ran / at most once / the same count >1 on every case / a count
-that varies between cases), and a coarse length bucket. Near-misses with a real loop then do not
-compete with loop-free formula fits for one slot.
+loops behave over the cases (the reward's label from per-case iteration counts: unknown / no
+loop ran / at most once / the same count >1 on every case / a count that varies between cases /
+a count that grows with an input; engine/reward/loops.py), and a coarse length bucket.
+Near-misses with a real loop then do not compete with loop-free formula fits for one slot, and
+when the archive is full the niche evicted is the weakest of the most common loop behaviour, so
+a rare behaviour (the only programs whose loops grow with the input) is never evicted for a
+crowd of formula fits.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import numpy as np
 
 from engine.search.individual import Individual
 
-LOOP_BUCKETS = ("unknown", "none", "once", "constant", "varies")
+LOOP_BUCKETS = ("unknown", "none", "once", "constant", "varies", "grows")
 
 
 def _matrix(individuals: Sequence[Individual]) -> np.ndarray:
@@ -75,9 +79,13 @@ def tournament_select(
     ]
 
 
-def loop_bucket(iterations: Sequence[int] | None) -> str:
-    """How a program's loops behave over the visible cases (see LOOP_BUCKETS)."""
-    if iterations is None or not len(iterations):
+def loop_bucket(iterations: Sequence[int | None] | None) -> str:
+    """How a program's loops behave over the visible cases, from summed counts alone (no
+    "grows": that needs the inputs; the reward's label has it)."""
+    if iterations is None:
+        return "unknown"
+    iterations = [i for i in iterations if i is not None]
+    if not iterations:
         return "unknown"
     hi = max(iterations)
     if hi == 0:
@@ -92,15 +100,26 @@ def loop_bucket(iterations: Sequence[int] | None) -> str:
 def descriptor(ind: Individual, length_bucket: int = 8) -> tuple:
     """Behaviour niche of an evaluated individual: (cases passed, loop bucket, length bucket)."""
     passed = tuple(c >= 1.0 for c in ind.cases)
-    it = ind.eval.iterations if ind.eval is not None else None
-    return passed, loop_bucket(it), len(ind.tokens) // max(1, length_bucket)
+    e = ind.eval
+    if e is not None and e.loop is not None:
+        loop = e.loop if e.loop in LOOP_BUCKETS else "unknown"
+    else:
+        loop = loop_bucket(e.iterations if e is not None else None)
+    return passed, loop, len(ind.tokens) // max(1, length_bucket)
 
 
 class EliteArchive:
     """MAP-Elites archive: the best `per_niche` distinct programs of each behaviour niche."""
 
-    def __init__(self, per_niche: int = 4, max_niches: int = 512, length_bucket: int = 8):
+    def __init__(
+        self,
+        per_niche: int = 4,
+        max_niches: int = 512,
+        length_bucket: int = 8,
+        by_loop: bool = True,
+    ):
         self.per_niche, self.max_niches, self.length_bucket = per_niche, max_niches, length_bucket
+        self.by_loop = by_loop  # sample a loop behaviour first (see `sample`)
         self.niches: dict[tuple, list[Individual]] = {}
 
     def add(self, ind: Individual) -> bool:
@@ -119,20 +138,39 @@ class EliteArchive:
             elites[worst] = ind
         else:
             elites.append(ind)
-        if len(self.niches) > self.max_niches:  # evict the niche whose best is weakest
-            weakest = min(self.niches, key=lambda k: max(e.score for e in self.niches[k]))
+        if len(self.niches) > self.max_niches:
+            weakest = self._victim()
             del self.niches[weakest]
             return weakest != key
         return True
 
+    def _victim(self) -> tuple:
+        """The niche to evict: the weakest among those of the most common loop behaviour."""
+        by_loop: dict[str, list[tuple]] = {}
+        for k in self.niches:
+            by_loop.setdefault(k[1], []).append(k)
+        crowd = max(by_loop.values(), key=len)
+        return min(crowd, key=lambda k: max(e.score for e in self.niches[k]))
+
     def sample(self, k: int, rng: random.Random) -> list[Individual]:
-        """`k` elites: a uniform niche, then a uniform elite within it (rare niches get a say)."""
+        """`k` elites: a uniform niche, then a uniform elite within it (rare niches get a say).
+
+        With `by_loop`, a uniform loop behaviour first, then a uniform niche of it: the few
+        niches whose loops grow with the input are drawn as often as the hundreds of loop-free
+        ones (each behaviour gets 1/B of the archive's parents)."""
         keys = list(self.niches)
         if not keys:
             return []
+        groups: list[list[tuple]] = [keys]
+        if self.by_loop:
+            by: dict[str, list[tuple]] = {}
+            for key in keys:
+                by.setdefault(key[1], []).append(key)
+            groups = list(by.values())
         out = []
         for _ in range(k):
-            elites = self.niches[keys[rng.randrange(len(keys))]]
+            group = groups[rng.randrange(len(groups))]
+            elites = self.niches[group[rng.randrange(len(group))]]
             out.append(elites[rng.randrange(len(elites))])
         return out
 

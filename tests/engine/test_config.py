@@ -123,6 +123,7 @@ RANGES: dict[str, tuple[list, list]] = {
     "search.children": ([0, 4097], [1, 4096]),
     "search.return_best": ([0, 4097], [1, 4096]),
     "search.crossover_rate": ([-0.1, 1.1], [0, 1]),
+    "search.loop_credit": ([-0.01, 0.05], [0, 0.04]),
     "store.save_interval": ([0, -1], [0.5]),
     "ui.fps": ([0, 31], [1, 30]),
 }

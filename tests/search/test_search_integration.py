@@ -178,3 +178,29 @@ def test_exact_budget_with_gp(sum_task):
     summary = engine.run(Control(), max_attempts=150)
     assert summary.attempts == 150 or summary.solved
     assert engine.trainer is not None and engine.trainer.search.stats["evaluated"] > 0
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_loop_labels_reach_the_archive(sandbox, sum_task, on):
+    tr = Trainer(_config(gp=True, loop_niches=on), sum_task, sandbox.run_many, seed=0)
+    tr.config.train.pipeline = False
+    assert tr.scorer.count_loops is on
+    # what the reward says about a real loop reaches the GP's Eval through the wrapped scorer
+    real = "x = 0\nfor i in range(n + 1):\n    x += i\nprint(x)"
+    digits = "x = 0\nfor c in str(n):\n    x += n\nprint(x)"
+    tr.scorer.score_many([real, digits], tr.run_many, [20, 20])
+    e_real, e_digits = tr.search._eval(real, 1.0, True), tr.search._eval(digits, 0.5, False)
+    assert e_real is not None and e_digits is not None
+    if on:
+        assert e_real.loop == "grows" and e_real.iterations == (6, 4, 2, 11, 8)
+        assert e_digits.loop == "varies"
+    else:
+        assert e_real.loop == "unknown" and e_real.iterations is None
+    for _ in range(3):
+        tr.step()
+    labels = {key[1] for key in tr.search.gp.archive.niches}
+    if on:
+        assert "none" in labels  # loop-free programs are known to be loop-free
+        assert labels <= {"unknown", "none", "once", "constant", "varies", "grows"}
+    else:
+        assert labels == {"unknown"}

@@ -14,10 +14,10 @@ from engine.search.selection import descriptor, loop_bucket, tournament_select
 BUDGET = 33
 
 
-def _ind(name: str, cases, score=None, iterations=None, tokens=None) -> Individual:
+def _ind(name: str, cases, score=None, iterations=None, tokens=None, loop=None) -> Individual:
     score = sum(cases) / len(cases) if score is None else score
     toks = tokens if tokens is not None else (hash(name) % 1000, 2)
-    return Individual(toks, name, Eval(score, tuple(cases), False, iterations))
+    return Individual(toks, name, Eval(score, tuple(cases), False, iterations, loop))
 
 
 def test_lexicase_keeps_specialists_that_tournament_loses():
@@ -60,10 +60,40 @@ def test_archive_keeps_a_weaker_real_loop_beside_stronger_fits():
     kept = {e.code for e in arch.individuals()}
     assert "loop" in kept
     assert kept & {"fit0", "fit1"} == {"fit0", "fit1"} and "fit4" not in kept  # top-2 per niche
-    arch2 = EliteArchive(per_niche=2, max_niches=1)  # bounded: the weakest niche is evicted
+    arch2 = EliteArchive(per_niche=2, max_niches=1)  # bounded: one niche is evicted
     for ind in [*fits, loop]:
         arch2.add(ind)
-    assert len(arch2) == 1 and "loop" not in {e.code for e in arch2.individuals()}
+    assert len(arch2) == 1
+
+
+def test_descriptor_uses_the_rewards_loop_label():
+    d = descriptor(_ind("x", [1, 0], iterations=(5, 3), tokens=tuple(range(9)), loop="grows"))
+    assert d == ((True, False), "grows", 1)
+    assert descriptor(_ind("y", [1, 0], loop="bogus"))[1] == "unknown"  # never a new niche kind
+    assert loop_bucket([None, 1, None]) == "once"  # unknown cases are left out
+    assert loop_bucket([None, None]) == "unknown"
+    assert loop_bucket([None, 4, 2]) == "varies"
+
+
+def test_bounded_archive_keeps_the_grows_elite_among_many_stronger_fits():
+    # 30 loop-free formula fits, each exact on a different set of cases (30 niches), all
+    # scoring above one real loop that grows with the input but passes nothing yet
+    arch = EliteArchive(per_niche=4, max_niches=8)
+    real = _ind("real", [0, 0, 0, 0, 0], 0.55, (5, 3, 1, 10, 7), (99, 3), loop="grows")
+    arch.add(real)
+    for i in range(30):
+        cases = [(i >> b) & 1 for b in range(5)]
+        arch.add(_ind(f"fit{i}", cases, 0.6 + i / 100, (0,) * 5, (i, 3), loop="none"))
+    kept = {e.code for e in arch.individuals()}
+    assert len(arch) == 8 and "real" in kept
+    assert "fit29" in kept  # the fits' niches compete among themselves, the best stay
+    # and parents are drawn per loop behaviour: the lone grows elite is half the archive draws
+    picks = Counter(e.code for e in arch.sample(2000, random.Random(0)))
+    assert 800 < picks["real"] < 1200
+    flat = EliteArchive(per_niche=4, max_niches=8, by_loop=False)
+    for e in arch.individuals():
+        flat.add(e)
+    assert Counter(e.code for e in flat.sample(2000, random.Random(0)))["real"] < 400
 
 
 def test_gp_config_is_checked():

@@ -285,8 +285,9 @@ def _serve(msg, st, mm, struct, res_fd):
         os._exit(0)
 
 
-def _run_case(st, co, case, timeout, cap, last, _loads=marshal.loads):
-    """Run one compiled program on one case; ([status, stdout, error, duration], leave)."""
+def _run_case(st, co, case, timeout, cap, last, _loads=marshal.loads, _counters=wire.counters):
+    """Run one compiled program on one case; ([status, stdout, error, duration(, counters)],
+    leave). The fifth element is there only when the program left loop counters (wire.py)."""
     out, running, fired = st.out, st.running, st.fired
     setitimer, REAL, collect, perf = (
         signal.setitimer,
@@ -305,6 +306,7 @@ def _run_case(st, co, case, timeout, cap, last, _loads=marshal.loads):
     timed = False
     phase = 0
     fired[0] = 0
+    counts = None
     try:
         running[0] = True
         setitimer(REAL, timeout, TICK)
@@ -318,6 +320,7 @@ def _run_case(st, co, case, timeout, cap, last, _loads=marshal.loads):
             status, err = "killed", wire.describe_exc(e)
         except BaseException as e:
             status, err = "error", wire.describe_exc(e)
+        counts = _counters(g)  # before the globals are cleared; type-checked, no program code
         phase = 1
         if fired[0]:
             timed = True  # recorded: the program is `timeout` whatever it did afterwards
@@ -353,4 +356,7 @@ def _run_case(st, co, case, timeout, cap, last, _loads=marshal.loads):
     if dirty:
         status, err = "killed", f"SandboxViolation: worker {dirty} changed"
         leave = dirty
-    return [status, text, err, perf() - t0], leave
+    r = [status, text, err, perf() - t0]
+    if counts is not None:
+        r.append(counts)
+    return r, leave

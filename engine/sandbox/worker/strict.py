@@ -175,12 +175,35 @@ def _run_child(src, case, timeout, deadline, cap, settings, ctx):
     if code != 0 or not rec or len(rec) > MAX_RECORD:
         return ["killed", text, f"Killed: exited with code {code} before finishing", dur]
     head, _, rest = rec.decode("utf-8", "replace").partition("\n")
-    status, _, err = rest.partition("\n")
+    status, _, rest = rest.partition("\n")
+    counts, _, err = rest.partition("\n")
     if head != token or status not in ("ok", "error", "killed"):
         return ["killed", text, "Killed: malformed result", dur]
     if size > cap and status == "ok":
         status, err = "error", f"OutputLimitExceeded: more than {cap} bytes"
-    return [status, text, err, dur]
+    res = [status, text, err, dur]
+    got = _parse_counts(counts)
+    if got is not None:
+        res.append(got)
+    return res
+
+
+def _parse_counts(text):
+    """Loop counters from the child's record ("3,0,12"), or None (none, or not well formed)."""
+    if not text:
+        return None
+    parts = text.split(",")
+    if len(parts) > wire.COUNTERS_MAX:
+        return None
+    out = []
+    for p in parts:
+        if not (0 < len(p) <= 13 and p.isascii() and p.isdigit()):
+            return None
+        v = int(p)
+        if v > wire.COUNT_MAX:
+            return None
+        out.append(v)
+    return out
 
 
 def _child(src, case, timeout, cap, settings, ctx, out_fd, rec_fd, token):
@@ -214,6 +237,7 @@ def _child(src, case, timeout, cap, settings, ctx, out_fd, rec_fd, token):
     # Nothing of the zygote is reachable from the program's frames: empty the globals of every
     # frame below (this function keeps what it needs in locals).
     write, exit_, describe, compile_, exec_ = os.write, os._exit, wire.describe_exc, compile, exec
+    counters = wire.counters
     globals_ = marshal.loads(case)
     globals_["__builtins__"] = builtins
     globals_["__name__"] = "__main__"
@@ -233,12 +257,20 @@ def _child(src, case, timeout, cap, settings, ctx, out_fd, rec_fd, token):
         status, err = "killed", describe(e)
     except BaseException as e:
         status, err = "error", describe(e)
+    counts = ""
+    try:
+        got = counters(globals_)
+        if got:
+            counts = ",".join(map(str, got))
+    except BaseException:
+        pass
     try:
         stdout.flush()
     except BaseException:
         pass
     try:
-        write(3, (token + "\n" + status + "\n" + err).encode("utf-8", "replace"))
+        # token, status, loop counters (may be empty), error (may span lines: last)
+        write(3, (token + "\n" + status + "\n" + counts + "\n" + err).encode("utf-8", "replace"))
     except BaseException:
         pass
     exit_(0)

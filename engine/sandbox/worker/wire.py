@@ -10,6 +10,14 @@ import marshal
 import os
 
 HDR = 4
+# Loop-iteration counters (engine/reward/loops.py instruments a program with `altlasi[k] += 1`
+# at the start of each loop body and `altlasi = [0, ...]` before it): after a run the worker
+# sends the list back as a result's optional fifth element. The program could have replaced it
+# with anything, so only a plain list of at most COUNTERS_MAX plain ints in [0, COUNT_MAX] is
+# sent; the engine checks it again (engine/sandbox/protocol.py has the same three constants).
+COUNTER_NAME = "altlasi"
+COUNTERS_MAX = 64
+COUNT_MAX = 1 << 40
 
 
 def read_exact(fd, n):
@@ -56,3 +64,17 @@ def describe_exc(e, _type=type, _str=str, _len=len, _isinstance=isinstance):
         msg = ""
     text = f"{name}: {msg}" if msg else name
     return text if _len(text) <= 300 else text[:297] + "..."
+
+
+def counters(g, _type=type, _list=list, _int=int, _len=len):
+    """The loop counters a run left in its globals `g`: a fresh list of ints, or None (absent or
+    not a plain list of bounded plain ints). Runs no code of the program (exact type checks)."""
+    c = g.get(COUNTER_NAME)
+    if c is None or _type(c) is not _list or _len(c) > COUNTERS_MAX:
+        return None
+    out = []
+    for v in c:
+        if _type(v) is not _int or v < 0 or v > COUNT_MAX:
+            return None
+        out.append(v)
+    return out
