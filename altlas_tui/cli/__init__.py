@@ -25,8 +25,8 @@ log = logging.getLogger("altlas.cli")
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(
         prog="altlas-tui",
-        description="An agent that learns to write Python by reinforcement learning, from scratch. "
-        "With no command, opens the terminal app to watch and steer it.",
+        description="An agent that learns to write Python and JavaScript by reinforcement "
+        "learning, from scratch. With no command, opens the terminal app to watch and steer it.",
         epilog="Environment: ALTLAS_HOME=DIR keeps all data under DIR; ALTLAS_<SECTION>_<KEY>=value "
         "overrides a config key (e.g. ALTLAS_TRAIN_LR=0.001). Run `altlas-tui paths` to see where "
         "config.toml lives.",
