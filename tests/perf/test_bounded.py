@@ -24,7 +24,7 @@ from engine.reward.cases import (  # noqa: E402
     rewrite,
     rewritten_source,
 )
-from engine.reward.memo import LRU, Outcome, ProgramCache  # noqa: E402
+from engine.reward.memo import LRU, Generations, Outcome, ProgramCache, pack, unpack  # noqa: E402
 from engine.tasks import load_task  # noqa: E402
 from engine.tokenizer import Tokenizer  # noqa: E402
 
@@ -89,11 +89,38 @@ def test_program_cache_is_bounded_and_keeps_compact_records() -> None:
     assert "print(0)" not in cache and "print(499)" in cache
     full = cache.get("print(499)")
     assert full is not None and full.detailed and full.stdout == "499\n"
-    compact = cache.get("print(460)")  # in the records, no longer in the details
+    compact = cache.get("print(480)")  # in the records, no longer in the details
     assert compact is not None and not compact.detailed
-    assert (compact.score, compact.success, compact.cases) == (0.1 * (460 % 7), False, (1, 3, 0, 1))
+    assert (compact.score, compact.success, compact.cases) == (0.1 * (480 % 7), False, (0, 3, 0, 1))
     assert compact.components == () and compact.stdout == ""
     assert cache.get("never seen") is None
+
+
+def test_generations_keep_recent_entries_and_stay_under_size() -> None:
+    g: Generations[int, int] = Generations(10)
+    for i in range(100):
+        g.put(i, i)
+        assert len(g) <= 10
+        assert g.get(0) == 0  # used every insertion: never dropped
+    assert 99 in g and 95 in g and 50 not in g
+    assert g.get(12345) is None
+
+
+@pytest.mark.parametrize(
+    "o",
+    [
+        Outcome(0.123456789, True, "ok", "", cases=(5, 7, 1, 2)),
+        Outcome(-0.5, False, "error", "ZeroDivisionError", cases=(0, 7, 0, 2)),
+        Outcome(0.25, False, "timeout", "", cases=(3, 4, 5, 6)),
+        Outcome(1.0, False, "unheard-of", "X", cases=(0, 0, 0, 0)),
+    ],
+)
+def test_compact_records_round_trip(o: Outcome) -> None:
+    u = unpack(pack(o))
+    assert (u.score, u.success, u.status, u.error_type, u.cases) == (
+        o.score, o.success, o.status, o.error_type, o.cases
+    )  # fmt: skip
+    assert not u.detailed
 
 
 # ---- the reward's caches change nothing -------------------------------------------------------
