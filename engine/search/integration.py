@@ -80,15 +80,17 @@ class SearchHook:
         self.chooser: PolicyChooser | None = None
         # loop counters cost a little per program with a loop: only when something reads them
         scorer = trainer.scorer
-        counting = (sc.gp and sc.loop_niches) or sc.loop_credit > 0
+        # `--algo random` is the uniform-random-search baseline: no GP breeding on top of it
+        searching = sc.gp and trainer.learning and trainer.task.target_language == "python"
+        counting = (searching and sc.loop_niches) or sc.loop_credit > 0
         if hasattr(scorer, "count_loops"):
             scorer.count_loops = counting  # before anything is scored: analyses are cached
         if sc.loop_credit and hasattr(scorer, "weights"):
             scorer.weights = replace(scorer.weights, loop_credit=sc.loop_credit)
         # mutation works on Python statement layout (newline/indent tokens); other languages'
         # tokenizers have no such layout yet, so they train on the policy alone
-        if sc.gp and trainer.task.target_language == "python":
-            if sc.policy_proposals and trainer.learning:
+        if searching:
+            if sc.policy_proposals:
                 self.chooser = PolicyChooser(trainer.policy, trainer.tok.sos)
             gp_cfg = GPConfig(
                 generations=sc.generations, children=sc.children, return_best=sc.return_best,

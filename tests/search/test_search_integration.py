@@ -204,3 +204,15 @@ def test_loop_labels_reach_the_archive(sandbox, sum_task, on):
         assert labels <= {"unknown", "none", "once", "constant", "varies", "grows"}
     else:
         assert labels == {"unknown"}
+
+
+def test_algo_random_is_plain_uniform_search(sandbox, sum_task):
+    """`--algo random` is the baseline: no GP breeding on top of the uniform samples."""
+    cfg = _config()
+    cfg.train.algo = "random"
+    tr = Trainer(cfg, sum_task, sandbox.run_many, seed=0)
+    assert tr.search.gp is None
+    stats = tr.step()
+    assert tr.attempts == cfg.train.batch_size and stats is not None
+    learner = Trainer(_config(), sum_task, sandbox.run_many, seed=0)
+    assert learner.search.gp is not None
