@@ -172,7 +172,7 @@ class JSTaskScorer(TaskScorer):
         exec_src = rewritten(code, occurrences) if occurrences else code
         # `met` holds the static verdicts; score_many withdraws value credit after the variants
         return JSAnalysis(True, "", exec_src, tuple(static), hardcoded, met, reasons,
-                          tuple(occurrences)), None  # fmt: skip
+                          occurrences=tuple(occurrences)), None  # fmt: skip
 
     def prepare(self, runner: Any) -> Expectations:
         """The task's cases (its tests, or Python's derived cases for the legacy format) and the
