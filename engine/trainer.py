@@ -346,33 +346,13 @@ class Trainer:
         self.duplicates += B - self._last_new
         solved_now = False
         for i, (code, o) in enumerate(zip(codes, outcomes, strict=True)):
-            if o.status not in ("ok",):
-                self.errors_by_type[o.error_type] = self.errors_by_type.get(o.error_type, 0) + 1
-            if o.score > self.best_score or (o.success and self.solution is None):
-                self.best_score, self.best_code = o.score, code
-            if o.success:
-                self.successes += 1
-                if self.solution is None:
-                    self.solution = code
-                    self.attempts_to_solve = self.attempts + i + 1
-                    solved_now = True
-                elif len(code) < len(self.solution) and len(self.shorter) < 8:
-                    self.shorter.append(code)
+            if self._note(code, o):
+                self.attempts_to_solve = self.attempts + i + 1
+                solved_now = True
         self.attempts += B
         # priority queue of the best unique programs (by reward)
-        K = self.config.train.pqt_k
-        for i in np.argsort(-rewards)[: K * 2].tolist():
-            code = codes[i]
-            if code in self.pq_codes:
-                continue
-            item = (float(rewards[i]), code, tuple(batch.tokens[i, : batch.lengths[i]].tolist()))
-            if len(self.pq) < K:
-                heapq.heappush(self.pq, item)
-                self.pq_codes.add(code)
-            elif item[0] > self.pq[0][0]:
-                old = heapq.heapreplace(self.pq, item)
-                self.pq_codes.discard(old[1])
-                self.pq_codes.add(code)
+        for i in np.argsort(-rewards)[: self.config.train.pqt_k * 2].tolist():
+            self._offer(float(rewards[i]), codes[i], batch.tokens[i, : batch.lengths[i]])
         # token analytics: counts and adjacent pairs (PAD excluded)
         toks = batch.tokens
         V = len(self.tok)
@@ -393,35 +373,46 @@ class Trainer:
         self.unique_programs += kids.fresh
         self.duplicates += kids.evaluated - kids.fresh
         for code, o in zip(kids.codes, kids.outcomes, strict=True):
-            if o.status not in ("ok",):
-                self.errors_by_type[o.error_type] = self.errors_by_type.get(o.error_type, 0) + 1
-            if o.score > self.best_score or (o.success and self.solution is None):
-                self.best_score, self.best_code = o.score, code
-            if o.success:
-                self.successes += 1
-                if self.solution is None:
-                    self.solution = code
-                    # an upper bound: the child's place among the step's programs is not kept
-                    self.attempts_to_solve = self.attempts + kids.evaluated
-                    solved_now = True
-                elif len(code) < len(self.solution) and len(self.shorter) < 8:
-                    self.shorter.append(code)
+            if self._note(code, o):
+                # an upper bound: the child's place among the step's programs is not kept
+                self.attempts_to_solve = self.attempts + kids.evaluated
+                solved_now = True
         self.attempts += kids.evaluated
-        K = self.config.train.pqt_k
         for code, o, row, n in zip(
             kids.codes, kids.outcomes, kids.tokens, kids.lengths.tolist(), strict=True
         ):
-            if code in self.pq_codes:
-                continue
-            item = (float(o.score), code, tuple(row[:n].tolist()))
-            if len(self.pq) < K:
-                heapq.heappush(self.pq, item)
-                self.pq_codes.add(code)
-            elif item[0] > self.pq[0][0]:
-                old = heapq.heapreplace(self.pq, item)
-                self.pq_codes.discard(old[1])
-                self.pq_codes.add(code)
+            self._offer(float(o.score), code, row[:n])
         return solved_now
+
+    def _note(self, code: str, o: Outcome) -> bool:
+        """Counters, best program and solution for one scored attempt; True for the first
+        success (the caller knows where it stands among the attempts)."""
+        if o.status != "ok":
+            self.errors_by_type[o.error_type] = self.errors_by_type.get(o.error_type, 0) + 1
+        if o.score > self.best_score or (o.success and self.solution is None):
+            self.best_score, self.best_code = o.score, code
+        if not o.success:
+            return False
+        self.successes += 1
+        if self.solution is None:
+            self.solution = code
+            return True
+        if len(code) < len(self.solution) and len(self.shorter) < 8:
+            self.shorter.append(code)
+        return False
+
+    def _offer(self, reward: float, code: str, tokens: np.ndarray) -> None:
+        """Offer one program to the priority queue of the best `pqt_k` unique programs."""
+        if code in self.pq_codes:
+            return
+        item = (reward, code, tuple(tokens.tolist()))
+        if len(self.pq) < self.config.train.pqt_k:
+            heapq.heappush(self.pq, item)
+            self.pq_codes.add(code)
+        elif item[0] > self.pq[0][0]:
+            old = heapq.heapreplace(self.pq, item)
+            self.pq_codes.discard(old[1])
+            self.pq_codes.add(code)
 
     def _update(
         self, batch: Batch, rewards: np.ndarray, entropy_boost: float
