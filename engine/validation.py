@@ -19,7 +19,8 @@ from engine.tasks.constraints import (
     string_matches,
 )
 from engine.tasks.loader import read_task_file, require_supported
-from engine.tasks.model import SUPPORTED_LANGUAGES, Task, normalise_output
+from engine.tasks.model import SUPPORTED_LANGUAGES, Task
+from engine.tasks.patterns import case_inputs, run_problems, short
 
 
 def task_problems(task: Task, runner: Any = None) -> list[tuple[str, str]]:
@@ -64,26 +65,12 @@ def task_problems(task: Task, runner: Any = None) -> list[tuple[str, str]]:
                 problems.append(
                     (f"constraints.{key}[{i}]", f"{value!r} appears in none of the valid patterns")
                 )
-    cases = [t.bindings() for t in task.tests] or [{}]
-    expected = [t.expected_output for t in task.tests] or [task.expected_output]
+    cases, _ = case_inputs(task)
     runs = run_cases([src for src, _, _ in parsed], cases) if parsed else []
-    clean: list[tuple[str, str]] = []
-    for (src, fld, tree), results in zip(parsed, runs, strict=True):
-        missing = missing_constraints(task, tree)
-        if missing:
-            problems.append((fld, f"lacks required {', '.join(missing)}: {_short(src)}"))
-        bad = False
-        for j, (res, exp) in enumerate(zip(results, expected, strict=True)):
-            where = f" on test case {j}" if task.tests else ""
-            if res.status != "ok":
-                problems.append((fld, f"fails when run{where} ({res.error}): {_short(src)}"))
-                bad = True
-            elif normalise_output(res.stdout, task) != normalise_output(exp, task):
-                problems.append((fld, f"prints {res.stdout.rstrip()!r}{where}, expected "
-                                 f"{exp!r}: {_short(src)}"))  # fmt: skip
-                bad = True
-        if not bad and not missing:
-            clean.append((src, fld))
+    found, clean = run_problems(
+        task, parsed, runs, lambda _src, tree: missing_constraints(task, tree)
+    )
+    problems += found
     if clean:
         # A pattern the reward would not call a success would teach the learner the wrong
         # thing: the reward must accept every valid pattern.
@@ -91,7 +78,7 @@ def task_problems(task: Task, runner: Any = None) -> list[tuple[str, str]]:
         for (src, fld), result in zip(clean, results, strict=True):
             if not result.success:
                 problems.append((fld, f"the scorer does not accept it "
-                                 f"({'; '.join(result.reasons)}): {_short(src)}"))  # fmt: skip
+                                 f"({'; '.join(result.reasons)}): {short(src)}"))  # fmt: skip
     return problems
 
 
@@ -104,11 +91,6 @@ def _plugin_problems(task: Task, runner: Any) -> list[tuple[str, str]]:
         with lang.Runner() as own:
             return lang.task_problems(task, own)
     return lang.task_problems(task, runner)
-
-
-def _short(src: str, limit: int = 60) -> str:
-    one = " \\n ".join(line.strip() for line in src.splitlines())
-    return one if len(one) <= limit else one[: limit - 3] + "..."
 
 
 def validate_task_file(path: str | os.PathLike[str], runner: Any = None) -> Task:

@@ -17,14 +17,9 @@ from engine.languages.javascript.constraints import (
     string_matches,
     walk,
 )
-from engine.tasks import normalise_output
+from engine.tasks.patterns import case_inputs, run_problems, short
 
 __all__ = ["task_problems"]
-
-
-def _short(src: str, limit: int = 60) -> str:
-    one = " \\n ".join(line.strip() for line in src.splitlines())
-    return one if len(one) <= limit else one[: limit - 3] + "..."
 
 
 # Names a JavaScript program cannot bind as a global input: reserved words, and the globals the
@@ -66,7 +61,7 @@ def task_problems(task: Any, runner: Any) -> list[tuple[str, str]]:
     for src, fld in zip(task.valid_patterns, fields, strict=True):
         tree = parse(src)
         if tree is None:
-            problems.append((fld, f"does not parse: {_short(src)}"))
+            problems.append((fld, f"does not parse: {short(src)}"))
         else:
             parsed.append((src, fld, list(walk(tree))))
     checks = (
@@ -83,27 +78,13 @@ def task_problems(task: Any, runner: Any) -> list[tuple[str, str]]:
                 )
     # every pattern on every test case (inputs bound as globals), as for Python; the legacy
     # format: once, against the task's expected output
-    cases = [t.bindings() for t in task.tests] or [{}]
-    expected = [t.expected_output for t in task.tests] or [task.expected_output]
+    cases, _ = case_inputs(task)
     srcs = [src for src, _, _ in parsed]
     runs = runner.run_cases(srcs, cases, timeout=1.0) if srcs else []
-    clean: list[tuple[str, str]] = []
-    for (src, fld, _), results in zip(parsed, runs, strict=True):
-        missing = missing_constraints(task, src)
-        if missing:
-            problems.append((fld, f"lacks required {', '.join(missing)}: {_short(src)}"))
-        bad = False
-        for j, (res, exp) in enumerate(zip(results, expected, strict=True)):
-            where = f" on test case {j}" if task.tests else ""
-            if res.status != "ok":
-                problems.append((fld, f"fails when run{where} ({res.error}): {_short(src)}"))
-                bad = True
-            elif normalise_output(res.stdout, task) != normalise_output(exp, task):
-                problems.append((fld, f"prints {res.stdout.rstrip()!r}{where}, expected "
-                                 f"{exp!r}: {_short(src)}"))  # fmt: skip
-                bad = True
-        if not bad and not missing:
-            clean.append((src, fld))
+    found, clean = run_problems(
+        task, parsed, runs, lambda src, _tree: missing_constraints(task, src)
+    )
+    problems += found
     if clean:  # the reward must accept every valid pattern, or it teaches the wrong thing
         from engine.languages.javascript.reward import JSTaskScorer
 
@@ -111,5 +92,5 @@ def task_problems(task: Any, runner: Any) -> list[tuple[str, str]]:
         for (src, fld), result in zip(clean, scored, strict=True):
             if not result.success:
                 problems.append((fld, f"the scorer does not accept it "
-                                 f"({'; '.join(result.reasons)}): {_short(src)}"))  # fmt: skip
+                                 f"({'; '.join(result.reasons)}): {short(src)}"))  # fmt: skip
     return problems
