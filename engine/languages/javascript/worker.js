@@ -481,20 +481,26 @@ function drain(timeoutMs) {
   return true;
 }
 
+// Run the prepared program(s) in the context under vm's timeout, recording the start for the
+// parent's deadline: whether it was interrupted, its wall time (ms) and its CPU at the start.
+function timedRun(timeoutMs, unit, kase) {
+  const start = nowMs();
+  mark(unit, kase, start);
+  const cpuStart = process.cpuUsage();
+  let interrupted = false;
+  try {
+    RUN_SCRIPT.runInContext(ctx, { timeout: Math.max(1, Math.ceil(timeoutMs)) });
+  } catch (e) {
+    interrupted = true;
+  }
+  return { interrupted, duration: nowMs() - start, cpuStart };
+}
+
 // Run `code` (already compiled as `f` in the current context) on one case.
 function runOne(script, f, caseJson, timeoutMs, maxOut, unit, kase) {
   for (let attempt = 0; ; attempt++) {
     api.prepare(f, caseJson, maxOut);
-    const start = nowMs();
-    mark(unit, kase, start);
-    const cpuStart = process.cpuUsage();
-    let interrupted = false;
-    try {
-      RUN_SCRIPT.runInContext(ctx, { timeout: Math.max(1, Math.ceil(timeoutMs)) });
-    } catch (e) {
-      interrupted = true;
-    }
-    const duration = nowMs() - start;
+    const { interrupted, duration, cpuStart } = timedRun(timeoutMs, unit, kase);
     programsInContext++;
     if (interrupted) {
       // Pending microtasks of the interrupted program must not run in the next one: drain them
@@ -539,16 +545,7 @@ function finish(row, n, stop, run) {
 function runBatch(code, script, cases, timeoutMs, maxOut, unit, stop) {
   const fs = cases.map(() => fresh(script));
   api.prepareMany(fs, cases, maxOut);
-  const start = nowMs();
-  mark(unit, 0, start);
-  const cpuStart = process.cpuUsage();
-  let interrupted = false;
-  try {
-    RUN_SCRIPT.runInContext(ctx, { timeout: Math.max(1, Math.ceil(timeoutMs)) });
-  } catch (e) {
-    interrupted = true;
-  }
-  const duration = nowMs() - start;
+  const { interrupted, duration, cpuStart } = timedRun(timeoutMs, unit, 0);
   const raw = api.collectMany();
   const row = [];
   let finished = [];
