@@ -22,6 +22,8 @@ hints and UI only ever use this interface:
                                                 # a task file's patterns checked in the sandbox
     Scorer(task, weights=None)                  # the reward: engine.reward.TaskScorer's API
                                                 # (.score_many(codes, runner, lengths), .timing)
+    minimise(code, succeeds) -> str             # 1-minimal success on the language's own tree
+                                                # (succeeds: list of codes -> list of bools)
     Runner(config: SandboxConfig)               # context manager; .run_many(codes, timeout=None)
                                                 # -> [ExecResult]; .run_cases(codes, cases)
                                                 # -> grid[i][j]; .describe() -> layers in force

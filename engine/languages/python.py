@@ -10,11 +10,12 @@ from __future__ import annotations
 from engine.grammar import Grammar
 from engine.reward import TaskScorer as Scorer
 from engine.sandbox import Sandbox as Runner
+from engine.search.minimise import minimise
 from engine.tasks.constraints import missing_constraints
 from engine.tokenizer import Tokenizer
 from engine.validation import task_problems
 
 NAME = "python"
 
-__all__ = ["NAME", "Grammar", "Runner", "Scorer", "Tokenizer", "missing_constraints",
+__all__ = ["NAME", "Grammar", "Runner", "Scorer", "Tokenizer", "minimise", "missing_constraints",
            "task_problems"]  # fmt: skip

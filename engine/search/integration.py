@@ -37,7 +37,6 @@ from engine.policy import Batch
 from engine.search.chooser import PolicyChooser
 from engine.search.gp import GPConfig, GPStep
 from engine.search.individual import Eval, Individual
-from engine.search.minimise import minimise
 
 if TYPE_CHECKING:  # the trainer imports this module; avoid a cycle at run time
     from engine.reward.memo import Outcome
@@ -241,12 +240,8 @@ class SearchHook:
         def succeeds(codes: list[str]) -> list[bool]:
             return [bool(r.success) for r in scorer.score_many(codes, run_many, None)]
 
-        language = getattr(self.tr.task, "target_language", "python") or "python"
-        # each language minimises on its own tree (the Python one would read JS that happens
-        # to parse as Python, and print it back as Python)
-        shrink = minimise if language == "python" else for_task(self.tr.task).minimise
-        try:
-            return str(shrink(code, succeeds))
+        try:  # each language minimises on its own tree (the plug-in's `minimise`)
+            return str(for_task(self.tr.task).minimise(code, succeeds))
         finally:
             self.stats["minimise_seconds"] += time.perf_counter() - t0
 
